@@ -1,0 +1,22 @@
+from typing import Any
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _create_roles(sender: AppConfig, **kwargs: Any) -> None:
+    from hashdesk.accounts.roles import ensure_roles
+
+    ensure_roles()
+
+
+class AccountsConfig(AppConfig):
+    name = "hashdesk.accounts"
+    label = "accounts"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from hashdesk.accounts import visibility  # noqa: F401  (registers the rules)
+
+        # After the last of our apps has migrated, so every permission row exists.
+        post_migrate.connect(_create_roles, dispatch_uid="hashdesk.accounts.roles")

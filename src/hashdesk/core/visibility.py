@@ -1,0 +1,130 @@
+"""Who may see what. Every list, page, feed, search, export, notification and live stream asks
+here, and nowhere else (docs/visibility.md).
+
+``can_view(user, obj)`` answers for one object, ``visible_to(user, queryset)`` filters a
+queryset in the database, and ``can_subscribe(user, stream)`` decides event streams. Apps add
+rules for their models with :func:`register`; an unregistered model is visible to nobody, so
+forgetting a rule fails closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Model, Q, QuerySet
+
+from hashdesk.core import streams
+
+M = TypeVar("M", bound=Model)
+Viewer = Any  # accounts.User or AnonymousUser
+
+_rules: dict[type[Model], Callable[[Viewer], Q]] = {}
+
+
+def register(model: type[Model]) -> Callable[[Callable[[Viewer], Q]], Callable[[Viewer], Q]]:
+    """Register the Q filter that selects the ``model`` rows a viewer may see."""
+
+    def decorator(rule: Callable[[Viewer], Q]) -> Callable[[Viewer], Q]:
+        _rules[model] = rule
+        return rule
+
+    return decorator
+
+
+def is_signed_in(user: Viewer) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False))
+
+
+def is_staff(user: Viewer) -> bool:
+    return is_signed_in(user) and bool(getattr(user, "is_service_desk_staff", False))
+
+
+def is_administrator(user: Viewer) -> bool:
+    return is_signed_in(user) and (user.is_superuser or user.has_role("administrator"))
+
+
+def _rule_for(model: type[Model]) -> Callable[[Viewer], Q] | None:
+    for klass in model.__mro__:
+        if klass in _rules:
+            return _rules[klass]
+    return None
+
+
+def visible_to(user: Viewer, queryset: QuerySet[M]) -> QuerySet[M]:
+    """The rows of ``queryset`` that ``user`` may see (one SQL filter, no per-row checks)."""
+    rule = _rule_for(queryset.model)
+    if rule is None:
+        return queryset.none()
+    return queryset.filter(rule(user or AnonymousUser()))
+
+
+def can_view(user: Viewer, obj: Model) -> bool:
+    rule = _rule_for(type(obj))
+    if rule is None or obj.pk is None:
+        return False
+    return type(obj)._default_manager.filter(rule(user or AnonymousUser()), pk=obj.pk).exists()
+
+
+def visibility_levels(user: Viewer) -> list[str]:
+    """Record visibility levels (catalog.choices.Visibility) open to ``user``."""
+    if is_staff(user):
+        return ["public", "internal", "confidential"]
+    if is_signed_in(user):
+        return ["public", "internal"]
+    return ["public"]
+
+
+def can_subscribe(user: Viewer, stream: str) -> bool:
+    """Whether a live connection of ``user`` may receive events published on ``stream``."""
+    try:
+        kind, object_id = streams.parse(stream)
+    except ValueError:
+        return False
+    if kind == streams.PUBLIC:
+        return True
+    if kind == streams.MEMBERS:
+        return is_signed_in(user)
+    if kind == streams.STAFF:
+        return is_staff(user)
+    if kind == "user":
+        return is_signed_in(user) and user.pk == object_id
+    if kind == "team":
+        if is_staff(user):
+            return True
+        return is_signed_in(user) and user.memberships.filter(team_id=object_id).exists()
+    if kind == "service":
+        from hashdesk.catalog.models import Service
+
+        return visible_to(user, Service.objects.filter(pk=object_id)).exists()
+    return False
+
+
+def default_streams(user: Viewer) -> list[str]:
+    """Streams a new connection is subscribed to without asking."""
+    names = [streams.PUBLIC]
+    if is_signed_in(user):
+        names += [streams.MEMBERS, streams.user(user.pk)]
+    if is_staff(user):
+        names.append(streams.STAFF)
+    return names
+
+
+# --- What a person may manage (coarse permissions carried by roles; see accounts/roles.py) ---
+
+
+def can_manage_catalog(user: Viewer) -> bool:
+    return is_signed_in(user) and user.has_perm("catalog.change_service")
+
+
+def can_manage_people(user: Viewer) -> bool:
+    return is_signed_in(user) and user.has_perm("accounts.change_user")
+
+
+def can_manage_teams(user: Viewer) -> bool:
+    return is_signed_in(user) and user.has_perm("accounts.change_team")
+
+
+def can_read_audit(user: Viewer) -> bool:
+    return is_signed_in(user) and user.has_perm("audit.view_auditentry")

@@ -1,0 +1,288 @@
+"""Django settings for Hashdesk, read from ``HASHDESK_*`` environment variables.
+
+The defaults are the embedded single-node mode: SQLite in the data directory, a local event
+channel and an SQLite-backed task queue. ``HASHDESK_DATABASE_URL`` and ``HASHDESK_REDIS_URL``
+switch to PostgreSQL and Redis. ``HASHDESK_PRODUCTION=1`` refuses to start without an explicit
+secret, allowed hosts and HTTPS. See docs/deploy.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from hashdesk.config import (
+    ConfigurationError,
+    data_dir,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    secret_key,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = data_dir()
+
+PRODUCTION = env_bool("HASHDESK_PRODUCTION", False)
+DEBUG = env_bool("HASHDESK_DEBUG", False)
+if PRODUCTION and DEBUG:
+    raise ConfigurationError("HASHDESK_DEBUG cannot be on in production mode")
+
+SECRET_KEY = secret_key(DATA_DIR, production=PRODUCTION)
+
+_allowed_hosts_raw = env_str("HASHDESK_ALLOWED_HOSTS")
+if PRODUCTION and not _allowed_hosts_raw:
+    raise ConfigurationError("production mode needs HASHDESK_ALLOWED_HOSTS")
+ALLOWED_HOSTS = env_list(
+    "HASHDESK_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"]
+)
+
+HTTPS = env_bool("HASHDESK_HTTPS", False)
+if PRODUCTION and not HTTPS:
+    raise ConfigurationError("production mode needs HASHDESK_HTTPS=1 (served behind TLS)")
+
+# The address people use to reach Hashdesk, for links in mail and feeds.
+PUBLIC_URL = env_str("HASHDESK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
+    "ninja",
+    "hashdesk.core",
+    "hashdesk.accounts",
+    "hashdesk.audit",
+    "hashdesk.catalog",
+    "hashdesk.notify",
+    "hashdesk.web",
+]
+
+MIDDLEWARE = [
+    "hashdesk.core.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "hashdesk.core.middleware.ContentSecurityPolicyMiddleware",
+    "hashdesk.core.middleware.MetricsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "hashdesk.urls"
+WSGI_APPLICATION = "hashdesk.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "hashdesk.web.context_processors.shell",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------
+_database_url = env_str("HASHDESK_DATABASE_URL")
+if _database_url:
+    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+    DATABASES["default"].setdefault("OPTIONS", {})
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("HASHDESK_SQLITE_PATH", str(DATA_DIR / "hashdesk.sqlite3")),
+            # A file (not memory) so that test helper processes such as the event server
+            # open the same test database.
+            "TEST": {"NAME": str(DATA_DIR / "test-hashdesk.sqlite3")},
+            "OPTIONS": {
+                # IMMEDIATE: a writer takes the lock when its transaction starts, so two writers
+                # queue on busy_timeout instead of failing on lock upgrade.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    "PRAGMA busy_timeout=20000; PRAGMA foreign_keys=ON;"
+                ),
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, cache, events and the task queue --------------------------------------------------
+REDIS_URL = env_str("HASHDESK_REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("HASHDESK_REDIS_PREFIX", "hashdesk"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "hashdesk_cache",
+        }
+    }
+
+# Prefix for Redis keys and channels, so several installations (or test runs) share one server.
+REDIS_PREFIX = env_str("HASHDESK_REDIS_PREFIX", "hashdesk")
+
+# The event server: where it listens, and the URL browsers use to reach it.
+EVENT_SERVER_HOST = env_str("HASHDESK_EVENT_SERVER_HOST", "127.0.0.1")
+EVENT_SERVER_PORT = env_int("HASHDESK_EVENT_SERVER_PORT", 8001)
+EVENTS_PUBLIC_URL = env_str(
+    "HASHDESK_EVENTS_URL", f"ws://{EVENT_SERVER_HOST}:{EVENT_SERVER_PORT}/ws/"
+)
+# In the embedded mode web processes wake the event server over this local UDP port.
+EVENT_NOTIFY_PORT = env_int("HASHDESK_EVENT_NOTIFY_PORT", EVENT_SERVER_PORT + 1000)
+EVENT_RETENTION_HOURS = env_int("HASHDESK_EVENT_RETENTION_HOURS", 72)
+# Browser origins allowed to open a WebSocket (defaults to the public URL).
+EVENT_ALLOWED_ORIGINS = env_list("HASHDESK_EVENT_ALLOWED_ORIGINS", [PUBLIC_URL])
+
+HUEY_IMMEDIATE = env_bool("HASHDESK_TASKS_IMMEDIATE", False)
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.PriorityRedisHuey",
+        "name": f"{REDIS_PREFIX}-tasks",
+        "url": REDIS_URL,
+        "immediate": HUEY_IMMEDIATE,
+        "consumer": {"workers": env_int("HASHDESK_WORKER_THREADS", 4), "worker_type": "thread"},
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "hashdesk-tasks",
+        "filename": str(DATA_DIR / "tasks.sqlite3"),
+        "immediate": HUEY_IMMEDIATE,
+        "consumer": {"workers": env_int("HASHDESK_WORKER_THREADS", 2), "worker_type": "thread"},
+    }
+
+OUTBOX_MAX_ATTEMPTS = env_int("HASHDESK_OUTBOX_MAX_ATTEMPTS", 8)
+# Retry back-off: base * 2^(attempt-1), capped, with jitter (docs/operations.md).
+OUTBOX_RETRY_BASE_SECONDS = env_int("HASHDESK_OUTBOX_RETRY_BASE_SECONDS", 30)
+OUTBOX_RETRY_MAX_SECONDS = env_int("HASHDESK_OUTBOX_RETRY_MAX_SECONDS", 3600)
+
+# --- Accounts and sign-in ---------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["hashdesk.accounts.backends.EmailBackend"]
+LOGIN_URL = "accounts:sign-in"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "accounts:sign-in"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Lock-out: this many failed sign-ins for one account within the window lock it for the window.
+SIGN_IN_MAX_FAILURES = env_int("HASHDESK_SIGN_IN_MAX_FAILURES", 5)
+SIGN_IN_LOCKOUT_MINUTES = env_int("HASHDESK_SIGN_IN_LOCKOUT_MINUTES", 15)
+API_TOKEN_MAX_DAYS = env_int("HASHDESK_API_TOKEN_MAX_DAYS", 365)
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("HASHDESK_SESSION_HOURS", 12) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = False
+CSRF_COOKIE_HTTPONLY = False  # the API's session clients read it to send X-CSRFToken
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_TRUSTED_ORIGINS = env_list("HASHDESK_CSRF_TRUSTED_ORIGINS", [PUBLIC_URL])
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("HASHDESK_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("HASHDESK_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("HASHDESK_HSTS_PRELOAD", False)
+    # Behind a TLS-terminating reverse proxy (docs/deploy.md).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_NAME = "__Host-hashdesk_session"
+    CSRF_COOKIE_NAME = "__Host-hashdesk_csrf"
+else:
+    SESSION_COOKIE_NAME = "hashdesk_session"
+    CSRF_COOKIE_NAME = "hashdesk_csrf"
+
+# Requests larger than this are refused with 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("HASHDESK_MAX_REQUEST_BYTES", 2 * 1024 * 1024)
+
+# --- Rate limits (per client, fixed window; stored in the cache so every process shares them) --
+RATE_LIMITS = {
+    "sign-in": (env_int("HASHDESK_RATE_SIGN_IN_PER_MINUTE", 20), 60),
+    "password-reset": (env_int("HASHDESK_RATE_PASSWORD_RESET_PER_HOUR", 10), 3600),
+    "api-read": (env_int("HASHDESK_RATE_API_READ_PER_MINUTE", 6000), 60),
+    "api-write": (env_int("HASHDESK_RATE_API_WRITE_PER_MINUTE", 600), 60),
+}
+RATE_LIMITS_ENABLED = env_bool("HASHDESK_RATE_LIMITS", True)
+
+# --- Mail ---------------------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = env_str("HASHDESK_FROM_EMAIL", "Hashdesk <hashdesk@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_HOST = env_str("HASHDESK_SMTP_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("HASHDESK_SMTP_PORT", 25)
+    EMAIL_HOST_USER = env_str("HASHDESK_SMTP_USER")
+    EMAIL_HOST_PASSWORD = env_str("HASHDESK_SMTP_PASSWORD")
+    EMAIL_USE_TLS = env_bool("HASHDESK_SMTP_STARTTLS", False)
+    EMAIL_USE_SSL = env_bool("HASHDESK_SMTP_SSL", False)
+    EMAIL_TIMEOUT = env_int("HASHDESK_SMTP_TIMEOUT", 20)
+else:
+    # Embedded mode without a mail server: messages are written as files under var/mail.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(DATA_DIR / "mail")
+
+# --- Internationalisation and static files ----------------------------------------------------
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env_str("HASHDESK_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = str(DATA_DIR / "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+MEDIA_ROOT = str(DATA_DIR / "media")
+
+# --- Logging ------------------------------------------------------------------------------------
+LOG_FORMAT = env_str("HASHDESK_LOG_FORMAT", "json" if PRODUCTION else "console")
+LOG_LEVEL = env_str("HASHDESK_LOG_LEVEL", "INFO").upper()
+LOGGING_CONFIG = None  # hashdesk.core.logging configures structlog + stdlib in apps.ready()
+
+# Prometheus: worker processes share counters through files in this directory.
+METRICS_DIR = DATA_DIR / "metrics"
+# Who may read /metrics: addresses or networks (CIDR), as seen in REMOTE_ADDR.
+METRICS_ALLOW = env_list("HASHDESK_METRICS_ALLOW", ["127.0.0.1", "::1"])
+# Probes and scrapers talk plain HTTP to the process, not through the TLS proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
+NINJA_PAGINATION_PER_PAGE = 50

@@ -1,0 +1,12 @@
+"""Top-level URL map."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("hashdesk.ops.urls")),
+    path("api/", include("hashdesk.api.urls")),
+    path("accounts/", include("hashdesk.accounts.urls")),
+    path("catalogue/", include("hashdesk.catalog.urls")),
+    path("notifications/", include("hashdesk.notify.urls")),
+    path("", include("hashdesk.web.urls")),
+]
