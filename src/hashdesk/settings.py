@@ -46,6 +46,11 @@ if PRODUCTION and not HTTPS:
 # The address people use to reach Hashdesk, for links in mail and feeds.
 PUBLIC_URL = env_str("HASHDESK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# Where `hashdesk run` / `hashdesk web` listen, and how many granian WSGI worker processes serve.
+WEB_HOST = env_str("HASHDESK_WEB_HOST", "127.0.0.1")
+WEB_PORT = env_int("HASHDESK_WEB_PORT", 8000)
+WEB_WORKERS = env_int("HASHDESK_WEB_WORKERS", 2)
+
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",

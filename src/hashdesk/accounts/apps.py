@@ -18,5 +18,4 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from hashdesk.accounts import visibility  # noqa: F401  (registers the rules)
 
-        # After the last of our apps has migrated, so every permission row exists.
-        post_migrate.connect(_create_roles, dispatch_uid="hashdesk.accounts.roles")
+        post_migrate.connect(_create_roles, sender=self, dispatch_uid="hashdesk.accounts.roles")

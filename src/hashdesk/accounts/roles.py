@@ -6,6 +6,8 @@ Permissions are the coarse "may this person manage X" switches. Which records a 
 
 from __future__ import annotations
 
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
@@ -58,6 +60,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 @transaction.atomic
 def ensure_roles() -> dict[str, Group]:
     """Create the role groups and (re)set their permissions. Idempotent; runs after migrate."""
+    # post_migrate runs app by app; make sure every app's permissions exist before using them.
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
     groups: dict[str, Group] = {}
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=str(role))
