@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 from django.utils import timezone
+from tests.conftest import PASSWORD
 
 from hashdesk.accounts import actions
 from hashdesk.accounts.backends import EmailBackend
@@ -15,7 +16,6 @@ from hashdesk.accounts.tokens import authenticate_token
 from hashdesk.audit.models import AuditEntry
 from hashdesk.core.errors import Conflict, Forbidden, ValidationFailed
 from hashdesk.notify.models import Notification
-from tests.conftest import PASSWORD
 
 
 @pytest.mark.django_db
@@ -98,8 +98,14 @@ def test_revoked_and_expired_tokens_do_not_authenticate(requester, other_request
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("name", "scope", "days"), [("", "read", 30), ("x" * 101, "read", 30), ("ok", "admin", 30),
-                                ("ok", "read", 0), ("ok", "read", 10_000)]
+    ("name", "scope", "days"),
+    [
+        ("", "read", 30),
+        ("x" * 101, "read", 30),
+        ("ok", "admin", 30),
+        ("ok", "read", 0),
+        ("ok", "read", 10_000),
+    ],
 )
 def test_bad_token_requests_change_nothing(requester, name, scope, days):
     with pytest.raises(ValidationFailed):

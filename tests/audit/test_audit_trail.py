@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.db import transaction
 
@@ -21,7 +23,7 @@ def chain(administrator):
 def test_entries_link_each_to_the_previous(chain):
     assert [e.sequence for e in chain] == list(range(1, len(chain) + 1))
     assert chain[0].previous_hash == trail.GENESIS_HASH
-    for before, after in zip(chain, chain[1:], strict=False):
+    for before, after in itertools.pairwise(chain):
         assert after.previous_hash == before.entry_hash
     assert trail.verify() == trail.VerifyResult(True, len(chain))
 

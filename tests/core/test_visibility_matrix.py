@@ -1,4 +1,4 @@
-"""Visibility is decided in one place; this matrix proves what each role may see and subscribe to."""
+"""Visibility is decided in one place; this matrix proves what each role may see and hear."""
 
 from __future__ import annotations
 
@@ -11,8 +11,14 @@ from hashdesk.catalog.models import ConfigurationItem, Service
 from hashdesk.core import streams
 from hashdesk.core.visibility import can_subscribe, can_view, default_streams, visible_to
 
-ROLES = ["anonymous", "requester", "vpn_agent", "problem_manager", "change_manager",
-         "administrator"]
+ROLES = [
+    "anonymous",
+    "requester",
+    "vpn_agent",
+    "problem_manager",
+    "change_manager",
+    "administrator",
+]
 
 # Which service visibility levels each role may see.
 EXPECTED = {
@@ -28,8 +34,9 @@ EXPECTED = {
 @pytest.fixture
 def services_by_level(db):
     return {
-        level: actions.do_create_service(None, name=f"{level} svc", hashtag=f"{level}svc",
-                                         visibility=level)
+        level: actions.do_create_service(
+            None, name=f"{level} svc", hashtag=f"{level}svc", visibility=level
+        )
         for level in Visibility
     }
 
@@ -58,8 +65,11 @@ def test_configuration_items_follow_their_service_and_hide_from_anonymous(
     for service in services_by_level.values():
         actions.do_create_configuration_item(None, service=service, name=f"{service.slug}-host")
     person = viewer(request, role)
-    seen = set(visible_to(person, ConfigurationItem.objects.all())
-               .values_list("service__visibility", flat=True))
+    seen = set(
+        visible_to(person, ConfigurationItem.objects.all()).values_list(
+            "service__visibility", flat=True
+        )
+    )
     expected = set() if role == "anonymous" else {str(level) for level in EXPECTED[role]}
     assert seen == expected
 
@@ -76,8 +86,16 @@ def test_general_streams(request, role, requester, network_team):
     assert can_subscribe(person, streams.user(requester.pk)) is (role == "requester")
     assert can_subscribe(person, streams.team(network_team.pk)) is staff
     assert set(default_streams(person)) >= {streams.PUBLIC}
-    for bogus in ["", "user:", "user:abc", "service:-1", "room:1", "staff:1", "x" * 500,
-                  "user:" + "9" * 40]:
+    for bogus in [
+        "",
+        "user:",
+        "user:abc",
+        "service:-1",
+        "room:1",
+        "staff:1",
+        "x" * 500,
+        "user:" + "9" * 40,
+    ]:
         assert not can_subscribe(person, bogus)
 
 

@@ -13,7 +13,7 @@ from hashdesk.accounts.models import User
 class EmailBackend(ModelBackend):
     """Authenticates by case-insensitive email; a locked account never authenticates."""
 
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self,
         request: HttpRequest | None,
         username: str | None = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from functools import cached_property
+from functools import cache, cached_property
 
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
@@ -14,8 +14,14 @@ from django.utils import timezone
 from hashdesk.accounts.choices import STAFF_ROLES, Role, TeamRole, TokenScope
 
 
+@cache
+def known_time_zones() -> frozenset[str]:
+    # Reading the zone database walks the filesystem (tens of milliseconds): do it once.
+    return frozenset(zoneinfo.available_timezones())
+
+
 def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in known_time_zones():
         raise ValidationError(f"{value!r} is not a known time zone")
 
 
@@ -99,7 +105,9 @@ class Team(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     email = models.EmailField(blank=True)
-    members = models.ManyToManyField(User, through="TeamMembership", related_name="teams")
+    members: models.ManyToManyField[User, TeamMembership] = models.ManyToManyField(
+        User, through="TeamMembership", related_name="teams"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -56,7 +56,7 @@ class Service(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
-    depends_on = models.ManyToManyField(
+    depends_on: models.ManyToManyField[Service, ServiceDependency] = models.ManyToManyField(
         "self",
         through="ServiceDependency",
         symmetrical=False,

@@ -72,3 +72,7 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        outcome = "ok" if self.succeeded else "failed"
+        return f"attempt {self.pk} of message {self.message_id}: {outcome}"

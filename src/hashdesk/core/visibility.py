@@ -97,7 +97,10 @@ def can_subscribe(user: Viewer, stream: str) -> bool:
     if kind == "service":
         from hashdesk.catalog.models import Service
 
-        return visible_to(user, Service.objects.filter(pk=object_id)).exists()
+        return (
+            object_id is not None
+            and visible_to(user, Service.objects.filter(pk=object_id)).exists()
+        )
     return False
 
 

@@ -1,0 +1,280 @@
+"""The delivery outbox: deliveries that must not be lost, written with the change that causes them.
+
+An action calls :func:`enqueue` inside its transaction. The row commits (or rolls back) with the
+change; after commit the ``deliver_outbox`` task is woken, and the periodic ``sweep_outbox``
+catches anything whose wake-up was lost. :func:`deliver_due` claims due rows so that several
+workers never deliver the same row at once, calls the handler registered for the row's channel
+with the idempotency key, records a :class:`DeliveryAttempt`, and marks the row sent — or
+schedules a retry with exponential back-off and jitter, giving up (``failed``) after
+``settings.OUTBOX_MAX_ATTEMPTS``.
+
+No transaction is held while a handler talks to the outside world: on SQLite that would block
+every writer for the length of an SMTP conversation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from hashdesk.core import metrics
+from hashdesk.core.logging import get_logger
+from hashdesk.core.models import DeliveryAttempt, OutboxMessage, OutboxStatus
+
+log = get_logger(__name__)
+
+Handler = Callable[[dict[str, Any], str], None]
+"""``handler(payload, idempotency_key)``: deliver or raise; the key identifies a resend."""
+
+_handlers: dict[str, Handler] = {}
+
+# A claimed row is not due again for this long: if its worker dies mid-delivery, another
+# worker picks the row up after the lease instead of it staying stuck.
+CLAIM_LEASE = timedelta(minutes=5)
+# Keep stored errors readable in the admin and the delivery log.
+MAX_ERROR_LENGTH = 2000
+
+
+def delivery_handler(channel: str) -> Callable[[Handler], Handler]:
+    """Register the function that delivers messages of ``channel`` (one per channel)."""
+
+    def decorator(handler: Handler) -> Handler:
+        if channel in _handlers and _handlers[channel] is not handler:
+            raise ValueError(f"outbox channel {channel!r} already has a handler")
+        _handlers[channel] = handler
+        return handler
+
+    return decorator
+
+
+def registered_channels() -> frozenset[str]:
+    return frozenset(_handlers)
+
+
+def enqueue(channel: str, payload: dict[str, Any], key: str) -> OutboxMessage:
+    """Write a delivery in the caller's transaction; the deliverer is woken after commit.
+
+    ``key`` is the idempotency key: enqueueing the same key again (a retried request, a
+    replayed event) returns the existing row instead of delivering twice.
+    """
+    if channel not in _handlers:
+        raise ValueError(f"no outbox handler for channel {channel!r}")
+    if not key or len(key) > 100:
+        raise ValueError("an outbox idempotency key has 1 to 100 characters")
+    with transaction.atomic():
+        message, created = OutboxMessage.objects.get_or_create(
+            idempotency_key=key, defaults={"channel": channel, "payload": payload}
+        )
+    if not created and message.channel != channel:
+        raise ValueError(f"idempotency key {key!r} is already used on channel {message.channel!r}")
+    if created:
+        _wake_deliverer_on_commit()
+    return message
+
+
+def _wake_deliverer() -> None:
+    from hashdesk.core.tasks import deliver_outbox
+
+    deliver_outbox()
+
+
+def _wake_deliverer_on_commit() -> None:
+    # One wake-up per transaction is enough: the deliverer takes every due row.
+    pending = getattr(connection, "run_on_commit", [])
+    if any(entry[1] is _wake_deliverer for entry in pending):
+        return
+    # robust: if the queue is unreachable the commit still stands; sweep_outbox delivers later.
+    transaction.on_commit(_wake_deliverer, robust=True)
+
+
+def retry_delay(attempt: int, *, rng: random.Random | None = None) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (1-based).
+
+    Exponential back-off capped at ``OUTBOX_RETRY_MAX_SECONDS``, with "equal jitter" (half
+    fixed, half random) so that many rows failing together do not retry in lock-step.
+    """
+    base = settings.OUTBOX_RETRY_BASE_SECONDS
+    ceiling = settings.OUTBOX_RETRY_MAX_SECONDS
+    delay = min(ceiling, base * 2 ** (attempt - 1))
+    return delay / 2 + (rng or random).uniform(0, delay / 2)
+
+
+def _due(now: datetime) -> Any:
+    return OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+
+
+def _claim(now: datetime, limit: int) -> list[int]:
+    """Take up to ``limit`` due rows for this worker by moving them out of reach for a lease."""
+    lease_until = now + CLAIM_LEASE
+    if connection.vendor == "postgresql":
+        # Rows another worker is claiming right now are skipped, not waited for.
+        with transaction.atomic():
+            ids = list(
+                _due(now)
+                .select_for_update(skip_locked=True)
+                .order_by("next_attempt_at", "id")
+                .values_list("id", flat=True)[:limit]
+            )
+            if ids:
+                OutboxMessage.objects.filter(id__in=ids).update(next_attempt_at=lease_until)
+        return ids
+    # SQLite has no row locks: each claim is one conditional UPDATE, and only the worker whose
+    # UPDATE still finds the row due (rowcount 1) owns it.
+    candidates = list(
+        _due(now).order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit]
+    )
+    claimed = []
+    for pk in candidates:
+        if _due(now).filter(pk=pk).update(next_attempt_at=lease_until) == 1:
+            claimed.append(pk)
+    return claimed
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+    @property
+    def attempted(self) -> int:
+        return len(self.sent) + len(self.retrying) + len(self.failed)
+
+
+def _attempt(message: OutboxMessage) -> str:
+    """Call the channel's handler; return "" on success or the error text."""
+    handler = _handlers.get(message.channel)
+    if handler is None:
+        return f"no handler for channel {message.channel!r} in this process"
+    try:
+        handler(message.payload, message.idempotency_key)
+    except Exception as exc:  # any failure of the far side is a failed attempt, retried
+        return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH] or type(exc).__name__
+    return ""
+
+
+def _record(message: OutboxMessage, *, error: str, duration_ms: int, now: datetime) -> str:
+    """Store the attempt and the row's new state; return the outcome name."""
+    attempt_number = message.attempts + 1
+    if not error:
+        outcome = "sent"
+        changes: dict[str, Any] = {"status": OutboxStatus.SENT, "sent_at": now, "last_error": ""}
+    elif attempt_number >= settings.OUTBOX_MAX_ATTEMPTS:
+        outcome = "failed"
+        changes = {"status": OutboxStatus.FAILED, "last_error": error}
+    else:
+        outcome = "retrying"
+        changes = {
+            "next_attempt_at": now + timedelta(seconds=retry_delay(attempt_number)),
+            "last_error": error,
+        }
+    with transaction.atomic():
+        DeliveryAttempt.objects.create(
+            message=message,
+            attempted_at=now,
+            succeeded=not error,
+            error=error,
+            duration_ms=duration_ms,
+        )
+        OutboxMessage.objects.filter(pk=message.pk).update(attempts=F("attempts") + 1, **changes)
+    metrics.OUTBOX_DELIVERIES.labels(channel=message.channel, outcome=outcome).inc()
+    log_method = log.info if outcome == "sent" else log.warning
+    log_method(
+        "outbox delivery",
+        outbox_id=message.pk,
+        channel=message.channel,
+        attempt=attempt_number,
+        outcome=outcome,
+        duration_ms=duration_ms,
+        error=error or None,
+    )
+    return outcome
+
+
+def deliver_due(*, limit: int = 50, now: datetime | None = None) -> DeliveryReport:
+    """Deliver up to ``limit`` due messages. Safe to run in several workers at once.
+
+    Call it outside any transaction (the worker tasks do): it talks to other systems, and the
+    claim must commit before delivery starts. ``now`` is for tests that step through the
+    back-off schedule; workers leave it out.
+    """
+    moment = now or timezone.now()
+    report = DeliveryReport()
+    claimed = _claim(moment, limit)
+    for message in OutboxMessage.objects.filter(id__in=claimed).order_by("id"):
+        started = time.perf_counter()
+        error = _attempt(message)
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        outcome = _record(message, error=error, duration_ms=duration_ms, now=now or timezone.now())
+        getattr(report, outcome).append(message.pk)
+    return report
+
+
+def deliver_all_due(*, batch: int = 50) -> DeliveryReport:
+    """Deliver batches until nothing is due (what the worker tasks run)."""
+    total = DeliveryReport()
+    while True:
+        report = deliver_due(limit=batch)
+        total.sent += report.sent
+        total.retrying += report.retrying
+        total.failed += report.failed
+        if report.attempted < batch:
+            return total
+
+
+def requeue_failed(ids: list[int] | None = None) -> int:
+    """Give failed messages a fresh set of attempts (after the far side is fixed)."""
+    failed = OutboxMessage.objects.filter(status=OutboxStatus.FAILED)
+    if ids is not None:
+        failed = failed.filter(id__in=ids)
+    with transaction.atomic():
+        count = failed.update(
+            status=OutboxStatus.PENDING, attempts=0, next_attempt_at=timezone.now()
+        )
+        if count:
+            _wake_deliverer_on_commit()
+    return count
+
+
+# --- Channels -----------------------------------------------------------------------------------
+
+
+def message_id_for(idempotency_key: str) -> str:
+    """A Message-ID derived from the idempotency key, so a resent mail is recognisably the same."""
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    domain = urlsplit(settings.PUBLIC_URL).hostname or "hashdesk.invalid"
+    return f"<{digest}@{domain}>"
+
+
+@delivery_handler("email")
+def deliver_email(payload: dict[str, Any], idempotency_key: str) -> None:
+    """Send one mail through Django's configured backend (SMTP in production).
+
+    Payload: ``to`` (list), ``subject``, ``text``, optional ``html``, ``reply_to`` (list),
+    ``headers`` (dict).
+    """
+    headers = {str(k): str(v) for k, v in (payload.get("headers") or {}).items()}
+    headers["Message-ID"] = message_id_for(idempotency_key)
+    mail = EmailMultiAlternatives(
+        subject=str(payload["subject"]),
+        body=str(payload.get("text", "")),
+        from_email=payload.get("from") or settings.DEFAULT_FROM_EMAIL,
+        to=list(payload["to"]),
+        reply_to=list(payload.get("reply_to") or []),
+        headers=headers,
+    )
+    if payload.get("html"):
+        mail.attach_alternative(str(payload["html"]), "text/html")
+    mail.send(fail_silently=False)
