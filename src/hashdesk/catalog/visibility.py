@@ -2,7 +2,7 @@
 
 from django.db.models import Q
 
-from hashdesk.catalog.models import ConfigurationItem, Service
+from hashdesk.catalog.models import ConfigurationItem, Service, ServiceCategory
 from hashdesk.core import visibility
 
 
@@ -18,3 +18,9 @@ def configuration_items_visible(user: visibility.Viewer) -> Q:
     if not visibility.is_signed_in(user):
         return Q(pk__in=[])
     return Q(service__visibility__in=visibility.visibility_levels(user))
+
+
+@visibility.register(ServiceCategory)
+def categories_visible(user: visibility.Viewer) -> Q:
+    # Category names are headings of the public catalogue and status page: no secret in them.
+    return Q()

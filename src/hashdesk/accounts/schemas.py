@@ -1,0 +1,106 @@
+"""API shapes of people, teams and personal tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AliasPath, Field, computed_field
+
+from hashdesk.api.schemas import Input, Output, optional
+
+RoleName = Literal["requester", "agent", "problem_manager", "change_manager", "administrator"]
+TeamRoleName = Literal["member", "lead"]
+
+
+class MembershipOut(Output):
+    """One of my teams, with my role in it."""
+
+    slug: str = Field(validation_alias=AliasPath("team", "slug"))
+    name: str = Field(validation_alias=AliasPath("team", "name"))
+    role: TeamRoleName
+
+
+class MeOut(Output):
+    id: int
+    email: str
+    display_name: str
+    department: str
+    site: str
+    time_zone: str
+    is_vip: bool
+    roles: list[RoleName] = Field(validation_alias="role_names")
+    teams: list[MembershipOut] = Field(validation_alias="my_memberships")
+    date_joined: datetime
+
+
+class MeUpdate(Input):
+    """The fields a person may change on their own profile."""
+
+    display_name: str = optional(min_length=1, max_length=150)
+    department: str = optional(max_length=100)
+    site: str = optional(max_length=100)
+    time_zone: str = optional(min_length=1, max_length=64, examples=["Europe/Berlin"])
+
+
+class PersonRef(Output):
+    id: int
+    display_name: str
+    email: str
+
+
+class TeamMemberOut(Output):
+    person: PersonRef = Field(validation_alias="user")
+    role: TeamRoleName
+    joined_at: datetime
+
+
+class TeamOut(Output):
+    slug: str
+    name: str
+    description: str
+    email: str
+    member_count: int
+
+
+class TeamPage(Output):
+    items: list[TeamOut]
+    next_cursor: str | None
+
+
+class TeamDetailOut(TeamOut):
+    members: list[TeamMemberOut] = Field(validation_alias="visible_memberships")
+
+
+class TokenOut(Output):
+    id: int
+    name: str
+    prefix: str = Field(description="The public part of the token, to recognise it.")
+    scope: Literal["read", "write"]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None = Field(exclude=True)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class TokenPage(Output):
+    items: list[TokenOut]
+    next_cursor: str | None
+
+
+class TokenCreate(Input):
+    name: str = Field(min_length=1, max_length=100)
+    scope: Literal["read", "write"] = "read"
+    expires_in_days: int | None = Field(
+        90, ge=1, le=3650, description="Days until it expires; null for never (if allowed)."
+    )
+
+
+class TokenCreated(Output):
+    token: TokenOut
+    secret: str = Field(description="The token to send as 'Bearer …'. Shown only this once.")

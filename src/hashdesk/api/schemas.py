@@ -1,0 +1,73 @@
+"""Schemas shared by every API module: the input base class and the problem document."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from ninja import Schema
+from pydantic import BaseModel, ConfigDict, Field
+
+# A database id: positive and within a signed 64-bit integer, so no lookup overflows.
+ObjectId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def optional(**constraints: Any) -> Any:
+    """A field of a partial update: it may be left out, but when sent it must not be null.
+
+    (Typed ``Any`` so a ``str`` field can default to "not sent"; the schema shows no default.)
+    """
+    return Field(None, json_schema_extra=_no_default, **constraints)
+
+
+class Input(Schema):
+    """Base of every request body: unknown fields are refused, not silently dropped, and values
+    must have their JSON type (strict: "yes" is not a boolean, "7" is not a number)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Output(BaseModel):
+    """Base of every response body, read from model attributes.
+
+    Plain pydantic rather than ninja's Schema: pydantic-core reads attributes natively, which
+    is an order of magnitude faster for list pages (measured: 0.4 ms instead of 5.5 ms to
+    serialise 41 services). Derived values come from aliases and computed fields.
+    """
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class FieldError(Output):
+    field: str
+    message: str
+    location: str | None = None
+    pointer: str | None = Field(None, description="JSON pointer into the request body.")
+    code: str | None = None
+
+
+class Problem(Output):
+    """RFC 9457 problem details (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["urn:hashdesk:problem:invalid"])
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+# The errors any authenticated operation may answer, and those only writes add.
+READ_ERRORS = (401, 403, 404, 422, 429)
+WRITE_ERRORS = (*READ_ERRORS, 400, 409, 413)
+
+
+def with_errors(success: dict[int, Any], codes: tuple[int, ...]) -> dict[int, Any]:
+    """A ninja ``response=`` mapping: the success bodies plus a Problem for each error code."""
+    return {**success, **dict.fromkeys(codes, Problem)}
