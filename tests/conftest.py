@@ -74,7 +74,11 @@ def network_team(db: Any, vpn_agent: User) -> Team:
 @pytest.fixture
 def vpn_service(db: Any, network_team: Team) -> Service:
     return catalog_actions.do_create_service(
-        None, name="VPN", hashtag="vpn", owner_team=network_team, visibility=Visibility.PUBLIC,
+        None,
+        name="VPN",
+        hashtag="vpn",
+        owner_team=network_team,
+        visibility=Visibility.PUBLIC,
         criticality="high",
     )
 
@@ -82,7 +86,10 @@ def vpn_service(db: Any, network_team: Team) -> Service:
 @pytest.fixture
 def sso_service(db: Any) -> Service:
     return catalog_actions.do_create_service(
-        None, name="Single sign-on", hashtag="sso", visibility=Visibility.PUBLIC,
+        None,
+        name="Single sign-on",
+        hashtag="sso",
+        visibility=Visibility.PUBLIC,
         criticality="critical",
     )
 
@@ -117,3 +124,13 @@ def query_count() -> Callable[[], Any]:
         return CaptureQueriesContext(connection)
 
     return counter
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Argon2 costs ~0.15 s per password by design; tests create many people, so they hash
+    with a fast algorithm. `test_passwords_are_hashed_with_argon2` pins the real setting."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        *settings.PASSWORD_HASHERS,
+    ]

@@ -120,3 +120,9 @@ def test_deactivating_a_person_revokes_their_tokens(requester, administrator):
     assert authenticate_token(raw) is None
     with pytest.raises(ValidationFailed):
         actions.do_set_active(administrator, administrator, active=False)
+
+
+def test_passwords_are_hashed_with_argon2():
+    from hashdesk import settings as product_settings
+
+    assert product_settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
