@@ -19,3 +19,9 @@ class AccountsConfig(AppConfig):
         from hashdesk.accounts import visibility  # noqa: F401  (registers the rules)
 
         post_migrate.connect(_create_roles, sender=self, dispatch_uid="hashdesk.accounts.roles")
+        # Sign-in bookkeeping (last_login, failure counter, audit row) is the job of
+        # accounts.actions.record_sign_in_success; Django's own receiver would save it twice.
+        from django.contrib.auth.models import update_last_login
+        from django.contrib.auth.signals import user_logged_in
+
+        user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
