@@ -70,9 +70,14 @@ def test_update_refuses_unknown_fields_and_keeps_the_row(administrator, vpn_serv
 @pytest.mark.django_db
 def test_affected_services_are_all_transitive_dependents(administrator):
     sso, vpn, rdp, erp, wiki = (
-        make(n, t) for n, t in
-        [("SSO", "sso"), ("VPN", "vpn"), ("Remote desktop", "rdp"), ("ERP", "erp"),
-         ("Wiki", "wiki")]
+        make(n, t)
+        for n, t in [
+            ("SSO", "sso"),
+            ("VPN", "vpn"),
+            ("Remote desktop", "rdp"),
+            ("ERP", "erp"),
+            ("Wiki", "wiki"),
+        ]
     )
     actions.do_add_dependency(administrator, vpn, sso)
     actions.do_add_dependency(administrator, rdp, vpn)
