@@ -162,7 +162,16 @@ EVENTS_PUBLIC_URL = env_str(
 EVENT_NOTIFY_PORT = env_int("HASHDESK_EVENT_NOTIFY_PORT", EVENT_SERVER_PORT + 1000)
 EVENT_RETENTION_HOURS = env_int("HASHDESK_EVENT_RETENTION_HOURS", 72)
 # Browser origins allowed to open a WebSocket (defaults to the public URL).
-EVENT_ALLOWED_ORIGINS = env_list("HASHDESK_EVENT_ALLOWED_ORIGINS", [PUBLIC_URL])
+def _local_aliases(url: str) -> list[str]:
+    """The same local origin under its other loopback names (127.0.0.1, localhost, [::1])."""
+    names = ("127.0.0.1", "localhost", "[::1]")
+    for name in names:
+        if f"//{name}:" in url or url.endswith(f"//{name}"):
+            return [url.replace(f"//{name}", f"//{other}") for other in names]
+    return [url]
+
+
+EVENT_ALLOWED_ORIGINS = env_list("HASHDESK_EVENT_ALLOWED_ORIGINS", _local_aliases(PUBLIC_URL))
 
 HUEY_IMMEDIATE = env_bool("HASHDESK_TASKS_IMMEDIATE", False)
 if REDIS_URL:

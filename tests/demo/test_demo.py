@@ -148,14 +148,15 @@ def test_each_role_has_a_demo_sign_in_with_the_documented_password(
     ]  # fmt: skip
     expected_roles = [Role.REQUESTER, Role.AGENT, Role.PROBLEM_MANAGER, Role.CHANGE_MANAGER,
                       Role.ADMINISTRATOR]  # fmt: skip
+    # Demo sign-ins share one Argon2 hash; nobody else can sign in with a password. (Checked
+    # before signing in: the tests' fast hasher re-hashes a password on its first use.)
+    signed_in = User.objects.filter(email__in=[a.email for a in accounts])
+    assert len({u.password for u in signed_in}) == 1
+    assert signed_in[0].password.startswith("argon2")
     for account, role in zip(accounts, expected_roles, strict=True):
         person = authenticate(None, email=account.email, password=DEMO_PASSWORD)
         assert person is not None, account.email
         assert person.has_role(role)
-    # Demo sign-ins share one Argon2 hash; nobody else can sign in with a password.
-    signed_in = User.objects.filter(email__in=[a.email for a in accounts])
-    assert len({u.password for u in signed_in}) == 1
-    assert signed_in[0].password.startswith("argon2")
     others = User.objects.exclude(email__in=[a.email for a in accounts])
     assert not any(u.has_usable_password() for u in others)
 
