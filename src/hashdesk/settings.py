@@ -161,6 +161,8 @@ EVENTS_PUBLIC_URL = env_str(
 # In the embedded mode web processes wake the event server over this local UDP port.
 EVENT_NOTIFY_PORT = env_int("HASHDESK_EVENT_NOTIFY_PORT", EVENT_SERVER_PORT + 1000)
 EVENT_RETENTION_HOURS = env_int("HASHDESK_EVENT_RETENTION_HOURS", 72)
+
+
 # Browser origins allowed to open a WebSocket (defaults to the public URL).
 def _local_aliases(url: str) -> list[str]:
     """The same local origin under its other loopback names (127.0.0.1, localhost, [::1])."""
