@@ -134,3 +134,29 @@ def _fast_password_hashing(settings: Any) -> None:
         "django.contrib.auth.hashers.MD5PasswordHasher",
         *settings.PASSWORD_HASHERS,
     ]
+
+
+@pytest.fixture(autouse=True)
+def _forget_shared_cache() -> Iterator[None]:
+    """Rate-limit counters and other cache entries must not leak from one test into the next.
+
+    The database cache rolls back with each test's transaction; Redis does not, so this test
+    run's keys (under its own prefix) are removed around every test. FLUSHDB is never used: the
+    Redis server may hold other data.
+    """
+    from django.conf import settings
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    def forget() -> None:
+        cache = caches["default"]
+        if isinstance(cache, RedisCache):
+            prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+            client = cache._cache.get_client(None, write=True)
+            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+            if keys:
+                client.delete(*keys)
+
+    forget()
+    yield
+    forget()

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -19,6 +20,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
@@ -114,6 +116,18 @@ def do_create_user(
         obj=user,
         after={**user_snapshot(user), "roles": role_names},
     )
+    return user
+
+
+@transaction.atomic
+def do_invite_user(actor: User | None, **fields: Any) -> User:
+    """Create a person who chooses their own password through the reset mail sent now.
+
+    The account gets a random password nobody knows rather than an unusable one, because the
+    reset flow (like Django's) refuses accounts without a usable password.
+    """
+    user = do_create_user(actor, password_hash=make_password(get_random_string(48)), **fields)
+    do_request_password_reset(user.email)
     return user
 
 

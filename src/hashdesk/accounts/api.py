@@ -1,10 +1,11 @@
-"""Account endpoints: my profile, my API tokens, teams."""
+"""Account endpoints: my profile, my API tokens, people and teams."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db import transaction
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
@@ -13,7 +14,15 @@ from hashdesk.accounts.models import ApiToken, Team, TeamMembership, User
 from hashdesk.accounts.schemas import (
     MeOut,
     MeUpdate,
+    PersonCreate,
+    PersonDetailOut,
+    PersonFilters,
+    PersonPage,
+    PersonUpdate,
+    TeamCreate,
     TeamDetailOut,
+    TeamMemberCreate,
+    TeamMemberOut,
     TeamPage,
     TokenCreate,
     TokenCreated,
@@ -23,12 +32,13 @@ from hashdesk.api.auth import acting_user, request_token
 from hashdesk.api.pagination import Keyset, PageParams, paginate
 from hashdesk.api.schemas import READ_ERRORS, WRITE_ERRORS, ObjectId, with_errors
 from hashdesk.core.errors import Forbidden, NotFound, ValidationFailed
-from hashdesk.core.visibility import visible_to
+from hashdesk.core.visibility import can_manage_people, can_manage_teams, visible_to
 
 router = Router(tags=["accounts"])
 
 TEAM_ORDER = Keyset(("name", "id"))
 TOKEN_ORDER = Keyset(("-created_at", "-id"))
+PERSON_ORDER = Keyset(("display_name", "id"))
 
 
 def me_for(user: User) -> User:
@@ -110,7 +120,11 @@ def list_teams(
 @router.get("teams/{slug}", response=with_errors({200: TeamDetailOut}, READ_ERRORS))
 def get_team(request: HttpRequest, slug: str) -> Team:
     """A team and the members you may see."""
-    user = acting_user(request)
+    return team_detail_for(acting_user(request), slug)
+
+
+def team_detail_for(user: User, slug: str) -> Team:
+    """A visible team with its member count and the memberships ``user`` may see."""
     members = (
         TeamMembership.objects.filter(user__in=visible_to(user, User.objects.all()))
         .select_related("user")
@@ -125,3 +139,138 @@ def get_team(request: HttpRequest, slug: str) -> Team:
     if team is None:
         raise NotFound("No such team.")
     return team
+
+
+@router.post("teams", response=with_errors({201: TeamDetailOut}, WRITE_ERRORS))
+def create_team(request: HttpRequest, payload: TeamCreate) -> Status[Team]:
+    """Create a team (administrators)."""
+    user = acting_user(request)
+    team = actions.do_create_team(user, **payload.model_dump())
+    return Status(201, team_detail_for(user, team.slug))
+
+
+def _person_by_email(user: User, email: str) -> User:
+    """A person named in a request body: unknown and invisible read the same."""
+    person = visible_to(user, User.objects.all()).filter(email=email.strip().lower()).first()
+    if person is None:
+        raise ValidationFailed(f"There is no person with the email {email!r}.", field="email")
+    return person
+
+
+@router.post("teams/{slug}/members", response=with_errors({201: TeamMemberOut}, WRITE_ERRORS))
+def add_team_member(
+    request: HttpRequest, slug: str, payload: TeamMemberCreate
+) -> Status[TeamMembership]:
+    """Add a person to a team as a member or its lead (administrators)."""
+    user = acting_user(request)
+    if not can_manage_teams(user):
+        raise Forbidden("Only administrators can change team membership.")
+    team = team_for(user, slug)
+    person = _person_by_email(user, payload.email)
+    return Status(201, actions.do_add_team_member(user, team, person, role=payload.role))
+
+
+@router.delete(
+    "teams/{slug}/members/{int:user_id}", response=with_errors({204: None}, WRITE_ERRORS)
+)
+def remove_team_member(request: HttpRequest, slug: str, user_id: ObjectId) -> Status[None]:
+    """Take a person out of a team (administrators)."""
+    user = acting_user(request)
+    if not can_manage_teams(user):
+        raise Forbidden("Only administrators can change team membership.")
+    actions.do_remove_team_member(user, team_for(user, slug), person_for(user, user_id))
+    return Status(204, None)
+
+
+def team_for(user: User, slug: str) -> Team:
+    team = visible_to(user, Team.objects.all()).filter(slug=slug).first()
+    if team is None:
+        raise NotFound("No such team.")
+    return team
+
+
+# --- People -------------------------------------------------------------------------------------
+
+
+def people_with_roles(people: list[User]) -> list[User]:
+    """Set ``role_names`` (what PersonOut reads) from prefetched groups: no query per person."""
+    for person in people:
+        person.role_names = sorted(group.name for group in person.groups.all())  # type: ignore[attr-defined]
+    return people
+
+
+def person_for(user: User, person_id: int) -> User:
+    person = visible_to(user, User.objects.all()).filter(pk=person_id).first()
+    if person is None:
+        raise NotFound("No such person.")
+    return person
+
+
+def person_detail(person: User) -> User:
+    person = User.objects.prefetch_related("groups").get(pk=person.pk)
+    people_with_roles([person])
+    person.my_memberships = list(  # type: ignore[attr-defined]
+        TeamMembership.objects.filter(user=person).select_related("team").order_by("team__name")
+    )
+    return person
+
+
+def search_people(people: QuerySet[User], text: str | None) -> QuerySet[User]:
+    text = (text or "").strip()
+    if not text:
+        return people
+    return people.filter(
+        Q(display_name__icontains=text)
+        | Q(email__icontains=text)
+        | Q(department__icontains=text)
+        | Q(site__icontains=text)
+    )
+
+
+@router.get("people", response=with_errors({200: PersonPage}, READ_ERRORS))
+def list_people(
+    request: HttpRequest, response: HttpResponse, filters: Query[PersonFilters]
+) -> dict[str, Any]:
+    """People you may see, by name; ``q`` searches name, email, department and site."""
+    people = visible_to(acting_user(request), User.objects.prefetch_related("groups"))
+    page = paginate(request, response, search_people(people, filters.q), PERSON_ORDER, filters)
+    people_with_roles(page["items"])
+    return page
+
+
+@router.get("people/{int:person_id}", response=with_errors({200: PersonDetailOut}, READ_ERRORS))
+def get_person(request: HttpRequest, person_id: ObjectId) -> User:
+    """A person's profile, roles and teams."""
+    return person_detail(person_for(acting_user(request), person_id))
+
+
+@router.post("people", response=with_errors({201: PersonDetailOut}, WRITE_ERRORS))
+def create_person(request: HttpRequest, payload: PersonCreate) -> Status[User]:
+    """Add a person (administrators); they get a mail to choose their password."""
+    person = actions.do_invite_user(acting_user(request), **payload.model_dump())
+    return Status(201, person_detail(person))
+
+
+@router.patch("people/{int:person_id}", response=with_errors({200: PersonDetailOut}, WRITE_ERRORS))
+def update_person(request: HttpRequest, person_id: ObjectId, payload: PersonUpdate) -> User:
+    """Change a person's profile, roles or whether they may sign in (administrators).
+
+    All of it or none: the changes are made in one transaction.
+    """
+    user = acting_user(request)
+    if not can_manage_people(user):
+        raise Forbidden("Only administrators can change other people.")
+    person = person_for(user, person_id)
+    changes = payload.model_dump(exclude_unset=True)
+    if not changes:
+        raise ValidationFailed("Send at least one field to change.")
+    roles = changes.pop("roles", None)
+    active = changes.pop("is_active", None)
+    with transaction.atomic():
+        if changes:
+            person = actions.do_update_profile(user, person, **changes)
+        if roles is not None:
+            person = actions.do_set_roles(user, person, roles)
+        if active is not None and active != person.is_active:
+            person = actions.do_set_active(user, person, active=active)
+    return person_detail(person)

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import AliasPath, Field, computed_field
 
+from hashdesk.api.pagination import PageParams
 from hashdesk.api.schemas import Input, Output, optional
 
 RoleName = Literal["requester", "agent", "problem_manager", "change_manager", "administrator"]
@@ -104,3 +105,76 @@ class TokenCreate(Input):
 class TokenCreated(Output):
     token: TokenOut
     secret: str = Field(description="The token to send as 'Bearer …'. Shown only this once.")
+
+
+# --- People (directory for everyone signed in; changes by administrators) -----------------------
+
+
+class PersonOut(Output):
+    id: int
+    email: str
+    display_name: str
+    department: str
+    site: str
+    time_zone: str
+    is_vip: bool
+    is_active: bool
+    roles: list[RoleName] = Field(validation_alias="role_names")
+    date_joined: datetime
+
+
+class PersonPage(Output):
+    items: list[PersonOut]
+    next_cursor: str | None
+
+
+class PersonDetailOut(PersonOut):
+    teams: list[MembershipOut] = Field(validation_alias="my_memberships")
+
+
+class PersonFilters(PageParams):
+    q: str | None = Field(
+        None, max_length=100, description="Text in name, email, department or site."
+    )
+
+
+def _requester_only() -> list[RoleName]:
+    return ["requester"]
+
+
+class PersonCreate(Input):
+    """A new person; they choose their password through the mail sent to ``email``."""
+
+    email: str = Field(min_length=3, max_length=254, examples=["rita@example.com"])
+    display_name: str = Field(min_length=1, max_length=150)
+    department: str = Field("", max_length=100)
+    site: str = Field("", max_length=100)
+    is_vip: bool = False
+    time_zone: str = Field("UTC", min_length=1, max_length=64)
+    roles: list[RoleName] = Field(default_factory=_requester_only, max_length=5)
+
+
+class PersonUpdate(Input):
+    """Only the fields sent are changed; ``roles`` replaces all of the person's roles."""
+
+    display_name: str = optional(min_length=1, max_length=150)
+    department: str = optional(max_length=100)
+    site: str = optional(max_length=100)
+    time_zone: str = optional(min_length=1, max_length=64)
+    is_vip: bool = optional()
+    roles: list[RoleName] = optional(max_length=5)
+    is_active: bool = optional()
+
+
+class TeamCreate(Input):
+    name: str = Field(min_length=1, max_length=100)
+    slug: str = Field(
+        "", max_length=100, pattern=r"^[-a-z0-9_]*$", description="Derived from the name if empty."
+    )
+    description: str = Field("", max_length=2000)
+    email: str = Field("", max_length=254)
+
+
+class TeamMemberCreate(Input):
+    email: str = Field(min_length=1, max_length=254, description="The person's email address.")
+    role: TeamRoleName = "member"
