@@ -90,6 +90,7 @@ def test_unknown_api_path_is_a_problem_404(admin_api, anonymous):
     assert_problem(admin_api.get("/api/v1/nothing-here"), 404, "not_found")
     assert_problem(anonymous.get("/api/v2/services"), 404, "not_found")
     assert_problem(admin_api.get("/api/v1/configuration-items/not-a-number"), 404)
+    assert_problem(admin_api.delete("/api/v1/nothing%0Ahere"), 404, "not_found")
 
 
 def test_wrong_method_is_a_problem_405_with_allow(admin_api, vpn_service):

@@ -43,7 +43,7 @@ def test_a_signed_in_tour_of_every_page_has_no_console_errors(
     tab.sign_in(administrator)
     tab.wait_until_live()  # the WebSocket connected with the session: CSP connect-src allows it
     paths = nav_paths(tab)
-    assert paths == ["/", "/catalogue/"]
+    assert paths == ["/", "/catalogue/", "/accounts/teams/", "/accounts/people/"]
     pages = [
         *paths,
         f"/catalogue/{catalogue.slug}/",
@@ -52,6 +52,9 @@ def test_a_signed_in_tour_of_every_page_has_no_console_errors(
         "/accounts/profile/",
         "/accounts/tokens/",
         "/notifications/",
+        f"/accounts/people/{administrator.pk}/",
+        "/accounts/people/new/",
+        "/accounts/teams/new/",
     ]
     for path in pages:
         response = tab.open(path)

@@ -167,6 +167,29 @@ def do_update_profile(actor: User, user: User, **changes: Any) -> User:
 
 
 @transaction.atomic
+def do_update_person(
+    actor: User,
+    person: User,
+    *,
+    profile: dict[str, Any] | None = None,
+    roles: list[str] | None = None,
+    active: bool | None = None,
+) -> User:
+    """An administrator's edit of a person: profile, roles and whether they may sign in, all
+    or nothing (the page and the API both call this)."""
+    _require(can_manage_people(actor), "Only administrators can change other people.")
+    if not profile and roles is None and active is None:
+        raise ValidationFailed("Send at least one field to change.")
+    if profile:
+        person = do_update_profile(actor, person, **profile)
+    if roles is not None:
+        person = do_set_roles(actor, person, roles)
+    if active is not None and active != person.is_active:
+        person = do_set_active(actor, person, active=active)
+    return person
+
+
+@transaction.atomic
 def do_set_roles(actor: User | None, user: User, roles: list[str]) -> User:
     if actor is not None:
         _require(can_manage_people(actor), "Only administrators can change roles.")

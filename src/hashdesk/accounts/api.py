@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
@@ -32,7 +31,12 @@ from hashdesk.api.auth import acting_user, request_token
 from hashdesk.api.pagination import Keyset, PageParams, paginate
 from hashdesk.api.schemas import READ_ERRORS, WRITE_ERRORS, ObjectId, with_errors
 from hashdesk.core.errors import Forbidden, NotFound, ValidationFailed
-from hashdesk.core.visibility import can_manage_people, can_manage_teams, visible_to
+from hashdesk.core.visibility import (
+    can_manage_people,
+    can_manage_teams,
+    can_see_vip_status,
+    visible_to,
+)
 
 router = Router(tags=["accounts"])
 
@@ -170,11 +174,11 @@ def add_team_member(
     return Status(201, actions.do_add_team_member(user, team, person, role=payload.role))
 
 
-@router.delete(
-    "teams/{slug}/members/{int:user_id}", response=with_errors({204: None}, WRITE_ERRORS)
-)
+@router.delete("teams/{slug}/members/{user_id}", response=with_errors({204: None}, WRITE_ERRORS))
 def remove_team_member(request: HttpRequest, slug: str, user_id: ObjectId) -> Status[None]:
     """Take a person out of a team (administrators)."""
+    # No {int:} converter here: a malformed id then gets a 422 problem from the schema instead
+    # of falling through to URL patterns that may not match a slug with odd characters.
     user = acting_user(request)
     if not can_manage_teams(user):
         raise Forbidden("Only administrators can change team membership.")
@@ -192,10 +196,12 @@ def team_for(user: User, slug: str) -> Team:
 # --- People -------------------------------------------------------------------------------------
 
 
-def people_with_roles(people: list[User]) -> list[User]:
-    """Set ``role_names`` (what PersonOut reads) from prefetched groups: no query per person."""
+def people_with_roles(viewer: User, people: list[User]) -> list[User]:
+    """Set what PersonOut reads: ``role_names`` from prefetched groups (no query per person)
+    and ``shown_vip``, the VIP flag where the viewer may know it."""
     for person in people:
         person.role_names = sorted(group.name for group in person.groups.all())  # type: ignore[attr-defined]
+        person.shown_vip = person.is_vip if can_see_vip_status(viewer, person) else None  # type: ignore[attr-defined]
     return people
 
 
@@ -206,9 +212,9 @@ def person_for(user: User, person_id: int) -> User:
     return person
 
 
-def person_detail(person: User) -> User:
+def person_detail(viewer: User, person: User) -> User:
     person = User.objects.prefetch_related("groups").get(pk=person.pk)
-    people_with_roles([person])
+    people_with_roles(viewer, [person])
     person.my_memberships = list(  # type: ignore[attr-defined]
         TeamMembership.objects.filter(user=person).select_related("team").order_by("team__name")
     )
@@ -234,21 +240,22 @@ def list_people(
     """People you may see, by name; ``q`` searches name, email, department and site."""
     people = visible_to(acting_user(request), User.objects.prefetch_related("groups"))
     page = paginate(request, response, search_people(people, filters.q), PERSON_ORDER, filters)
-    people_with_roles(page["items"])
+    people_with_roles(acting_user(request), page["items"])
     return page
 
 
 @router.get("people/{int:person_id}", response=with_errors({200: PersonDetailOut}, READ_ERRORS))
 def get_person(request: HttpRequest, person_id: ObjectId) -> User:
     """A person's profile, roles and teams."""
-    return person_detail(person_for(acting_user(request), person_id))
+    viewer = acting_user(request)
+    return person_detail(viewer, person_for(viewer, person_id))
 
 
 @router.post("people", response=with_errors({201: PersonDetailOut}, WRITE_ERRORS))
 def create_person(request: HttpRequest, payload: PersonCreate) -> Status[User]:
     """Add a person (administrators); they get a mail to choose their password."""
     person = actions.do_invite_user(acting_user(request), **payload.model_dump())
-    return Status(201, person_detail(person))
+    return Status(201, person_detail(acting_user(request), person))
 
 
 @router.patch("people/{int:person_id}", response=with_errors({200: PersonDetailOut}, WRITE_ERRORS))
@@ -262,15 +269,7 @@ def update_person(request: HttpRequest, person_id: ObjectId, payload: PersonUpda
         raise Forbidden("Only administrators can change other people.")
     person = person_for(user, person_id)
     changes = payload.model_dump(exclude_unset=True)
-    if not changes:
-        raise ValidationFailed("Send at least one field to change.")
     roles = changes.pop("roles", None)
     active = changes.pop("is_active", None)
-    with transaction.atomic():
-        if changes:
-            person = actions.do_update_profile(user, person, **changes)
-        if roles is not None:
-            person = actions.do_set_roles(user, person, roles)
-        if active is not None and active != person.is_active:
-            person = actions.do_set_active(user, person, active=active)
-    return person_detail(person)
+    person = actions.do_update_person(user, person, profile=changes, roles=roles, active=active)
+    return person_detail(user, person)

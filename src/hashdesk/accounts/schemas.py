@@ -117,7 +117,8 @@ class PersonOut(Output):
     department: str
     site: str
     time_zone: str
-    is_vip: bool
+    # null when the viewer may not know it (core.visibility.can_see_vip_status).
+    is_vip: bool | None = Field(validation_alias="shown_vip")
     is_active: bool
     roles: list[RoleName] = Field(validation_alias="role_names")
     date_joined: datetime

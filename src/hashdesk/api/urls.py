@@ -51,5 +51,6 @@ def _operation_patterns() -> list[URLPattern | URLResolver]:
 app_name = "api"
 urlpatterns: list[URLPattern | URLResolver] = [
     *_operation_patterns(),
-    re_path(r"^.*$", unknown_path, name="unknown"),
+    # [\s\S], not ".": a path with a newline in it is unknown too and gets a problem document.
+    re_path(r"^[\s\S]*$", unknown_path, name="unknown"),
 ]

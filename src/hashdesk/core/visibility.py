@@ -129,5 +129,10 @@ def can_manage_teams(user: Viewer) -> bool:
     return is_signed_in(user) and user.has_perm("accounts.change_team")
 
 
+def can_see_vip_status(user: Viewer, person: Any) -> bool:
+    """VIP status weighs incidents; colleagues outside the service desk need not know it."""
+    return is_staff(user) or (is_signed_in(user) and user.pk == person.pk)
+
+
 def can_read_audit(user: Viewer) -> bool:
     return is_signed_in(user) and user.has_perm("audit.view_auditentry")
