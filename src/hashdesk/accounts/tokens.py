@@ -12,6 +12,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
+from django.db.models import F
 from django.utils import timezone
 
 from hashdesk.accounts.models import ApiToken
@@ -45,9 +46,20 @@ def authenticate_token(raw: str) -> ApiToken | None:
     if parsed is None:
         return None
     prefix, secret = parsed
-    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
-    if token is None or not hmac.compare_digest(token.secret_hash, hash_secret(secret)):
+    # One query for the token, its person and their roles: the join yields a row per role,
+    # and every API request needs the roles for its visibility checks.
+    rows = list(
+        ApiToken.objects.select_related("user")
+        .filter(prefix=prefix)
+        .annotate(role_name=F("user__groups__name"))
+    )
+    if not rows:
         return None
+    token = rows[0]
+    if not hmac.compare_digest(token.secret_hash, hash_secret(secret)):
+        return None
+    # Fills User.roles (a cached_property) so it costs no further query.
+    token.user.__dict__["roles"] = frozenset(row.role_name for row in rows if row.role_name)
     now = timezone.now()
     if not token.is_usable(now) or not token.user.is_active:
         return None
