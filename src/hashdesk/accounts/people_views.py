@@ -13,7 +13,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -30,8 +29,9 @@ from hashdesk.accounts.admin_forms import (
 )
 from hashdesk.accounts.choices import Role, TeamRole
 from hashdesk.accounts.models import Team, TeamMembership, User
-from hashdesk.core.errors import DomainError, Forbidden
+from hashdesk.core.errors import DomainError
 from hashdesk.core.visibility import can_manage_people, can_manage_teams, visible_to
+from hashdesk.web.forms import raise_if_forbidden
 from hashdesk.web.requests import current_user
 
 View = Callable[..., HttpResponse]
@@ -56,11 +56,6 @@ def _only_for(allowed: Callable[[User], bool]) -> Callable[[View], View]:
 
 people_manager_required = _only_for(can_manage_people)
 team_manager_required = _only_for(can_manage_teams)
-
-
-def _raise_forbidden(error: DomainError) -> None:
-    if isinstance(error, Forbidden):
-        raise PermissionDenied(error.detail)
 
 
 def _person(user: User, person_id: int) -> User:
@@ -126,7 +121,6 @@ def person_create(request: HttpRequest) -> HttpResponse:
         try:
             person = actions.do_invite_user(current_user(request), **form.create_arguments())
         except DomainError as error:
-            _raise_forbidden(error)
             form.add_domain_error(error)
         else:
             messages.success(
@@ -160,7 +154,6 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
         try:
             saved = _save_person(user, person, form)
         except DomainError as error:
-            _raise_forbidden(error)
             form.add_domain_error(error)
         else:
             if saved:
@@ -193,7 +186,7 @@ def person_active(request: HttpRequest, person_id: int) -> HttpResponse:
     try:
         actions.do_set_active(user, person, active=not person.is_active)
     except DomainError as error:
-        _raise_forbidden(error)
+        raise_if_forbidden(error)
         messages.error(request, error.detail)
     else:
         state = "deactivated" if person.is_active else "active again"
@@ -263,7 +256,6 @@ def team_member_add(request: HttpRequest, slug: str) -> HttpResponse:
             try:
                 actions.do_add_team_member(user, team, person, role=form.cleaned_data["role"])
             except DomainError as error:
-                _raise_forbidden(error)
                 form.add_domain_error(error)
             else:
                 messages.success(request, f"{person.display_name} is in {team.name}.")
@@ -280,7 +272,7 @@ def team_member_remove(request: HttpRequest, slug: str, person_id: int) -> HttpR
     try:
         actions.do_remove_team_member(user, team, person)
     except DomainError as error:
-        _raise_forbidden(error)
+        raise_if_forbidden(error)
         messages.error(request, error.detail)
     else:
         messages.success(request, f"{person.display_name} is no longer in {team.name}.")
@@ -295,7 +287,6 @@ def team_create(request: HttpRequest) -> HttpResponse:
         try:
             team = actions.do_create_team(current_user(request), **form.cleaned_data)
         except DomainError as error:
-            _raise_forbidden(error)
             form.add_domain_error(error)
         else:
             messages.success(request, f"The team {team.name} is created.")

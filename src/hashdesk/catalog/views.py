@@ -32,8 +32,9 @@ from hashdesk.catalog.forms import (
 )
 from hashdesk.catalog.graph import affected_services, upstream_services
 from hashdesk.catalog.models import ConfigurationItem, Service, ServiceCategory, ServiceDependency
-from hashdesk.core.errors import DomainError, Forbidden
+from hashdesk.core.errors import DomainError
 from hashdesk.core.visibility import can_manage_catalog, visible_to
+from hashdesk.web.forms import raise_if_forbidden
 from hashdesk.web.live import live_page
 from hashdesk.web.requests import current_user
 
@@ -59,11 +60,6 @@ def _services_for(user: User) -> QuerySet[Service]:
 
 def _visible_service(user: User, slug: str) -> Service:
     return get_object_or_404(_services_for(user), slug=slug)
-
-
-def _raise_forbidden(error: DomainError) -> None:
-    if isinstance(error, Forbidden):
-        raise PermissionDenied(error.detail)
 
 
 # --- Reading ------------------------------------------------------------------------------------
@@ -176,7 +172,6 @@ def service_create(request: HttpRequest) -> HttpResponse:
         try:
             service = actions.do_create_service(current_user(request), **form.create_arguments())
         except DomainError as error:
-            _raise_forbidden(error)
             form.add_domain_error(error)
         else:
             messages.success(request, f"{service.name} is in the catalogue.")
@@ -203,7 +198,6 @@ def service_edit(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             service = actions.do_update_service(user, service, **changes)
         except DomainError as error:
-            _raise_forbidden(error)
             form.add_domain_error(error)
         else:
             messages.success(request, f"{service.name} is saved.")
@@ -228,7 +222,6 @@ def category_create(request: HttpRequest) -> HttpResponse:
                 position=form.cleaned_data["position"],
             )
         except DomainError as error:
-            _raise_forbidden(error)
             form.add_domain_error(error)
         else:
             messages.success(request, f"The category {category.name} is created.")
@@ -265,7 +258,6 @@ def dependencies(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             actions.do_add_dependency(user, service, depends_on, note=form.cleaned_data["note"])
         except DomainError as error:
-            _raise_forbidden(error)
             form.add_domain_error(error)
         else:
             messages.success(request, f"{service.name} now depends on {depends_on.name}.")
@@ -284,7 +276,7 @@ def dependency_remove(request: HttpRequest, slug: str, dependency_id: int) -> Ht
     try:
         actions.do_remove_dependency(user, service, link.depends_on)
     except DomainError as error:
-        _raise_forbidden(error)
+        raise_if_forbidden(error)
         messages.error(request, error.detail)
     else:
         messages.success(request, f"{service.name} no longer depends on {link.depends_on.name}.")
@@ -303,7 +295,6 @@ def item_create(request: HttpRequest, slug: str) -> HttpResponse:
                 user, service=service, **form.create_arguments()
             )
         except DomainError as error:
-            _raise_forbidden(error)
             form.add_domain_error(error)
         else:
             messages.success(request, f"{item.name} is added to {service.name}.")
@@ -336,7 +327,6 @@ def item_edit(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
         try:
             item = actions.do_update_configuration_item(user, item, **changes)
         except DomainError as error:
-            _raise_forbidden(error)
             form.add_domain_error(error)
         else:
             messages.success(request, f"{item.name} is saved.")
@@ -360,7 +350,7 @@ def item_delete(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
     try:
         actions.do_delete_configuration_item(user, item)
     except DomainError as error:
-        _raise_forbidden(error)
+        raise_if_forbidden(error)
         messages.error(request, error.detail)
     else:
         messages.success(request, f"{item.name} is removed from {service.name}.")

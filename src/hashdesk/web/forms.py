@@ -13,9 +13,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.core.exceptions import PermissionDenied
 from django.forms.renderers import DjangoTemplates
 
-from hashdesk.core.errors import DomainError
+from hashdesk.core.errors import DomainError, Forbidden
+
+
+def raise_if_forbidden(error: DomainError) -> None:
+    """An action's ``Forbidden`` is a 403 page, never a form error or a message."""
+    if isinstance(error, Forbidden):
+        raise PermissionDenied(error.detail)
 
 
 class ShellFormRenderer(DjangoTemplates):
@@ -33,7 +40,10 @@ class ShellForm(forms.Form):
     domain_fields: Mapping[str, str] = {}
 
     def add_domain_error(self, error: DomainError) -> None:
-        """Show ``error`` on the field it is about, or above the form when it names none."""
+        """Show ``error`` on the field it is about, or above the form when it names none.
+
+        A ``Forbidden`` is not the form's business: it becomes a 403 page."""
+        raise_if_forbidden(error)
         field = self.domain_fields.get(error.field or "", error.field)
         if field and field in self.fields:
             self.add_error(field, error.detail)
