@@ -58,12 +58,14 @@ def send_event(event: BaseEvent, *, streams: Iterable[str]) -> Event:
         row = Event.objects.create(
             type=event.type, op=event.op, streams=stream_list, payload=event.to_payload()
         )
-    metrics.EVENTS_SENT.labels(type=event.type).inc()
     event_id = row.pk
+    event_type = event.type
 
     def _publish() -> None:
         from hashdesk.realtime.publish import wake_event_servers
 
+        # Counted here, after commit: a rolled-back event was never sent.
+        metrics.EVENTS_SENT.labels(type=event_type).inc()
         wake_event_servers(event_id)
 
     transaction.on_commit(_publish)
