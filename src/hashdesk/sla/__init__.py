@@ -1,0 +1,1 @@
+"""Service levels: business calendars, SLA policies and the arithmetic of SLA clocks."""
