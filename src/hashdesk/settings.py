@@ -8,6 +8,7 @@ secret, allowed hosts and HTTPS. See docs/deploy.md.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dj_database_url
@@ -66,6 +67,8 @@ INSTALLED_APPS = [
     "hashdesk.accounts",
     "hashdesk.audit",
     "hashdesk.catalog",
+    "hashdesk.sla",
+    "hashdesk.incidents",
     "hashdesk.notify",
     "hashdesk.web",
 ]
@@ -264,6 +267,31 @@ RATE_LIMITS = {
     "api-write": (env_int("HASHDESK_RATE_API_WRITE_PER_MINUTE", 600), 60),
 }
 RATE_LIMITS_ENABLED = env_bool("HASHDESK_RATE_LIMITS", True)
+
+# --- Incidents (docs/incidents.md) --------------------------------------------------------------
+# Priority from "impact,urgency" (1 high .. 3 low) to P1..P5; validated by incidents.priority.
+INCIDENT_PRIORITY_MATRIX = json.loads(
+    env_str(
+        "HASHDESK_INCIDENT_PRIORITY_MATRIX",
+        json.dumps(
+            {"1,1": 1, "1,2": 2, "1,3": 3, "2,1": 2, "2,2": 3, "2,3": 4, "3,1": 3, "3,2": 4}
+            | {"3,3": 5}
+        ),
+    )
+)
+# The impact policy: each rule raises the suggested impact to its level once met.
+INCIDENT_IMPACT_POLICY = json.loads(
+    env_str(
+        "HASHDESK_INCIDENT_IMPACT_POLICY",
+        json.dumps(
+            {
+                "high": {"affected_users": 25, "sites": 3, "departments": 3, "vip": True},
+                "medium": {"affected_users": 5, "sites": 2, "departments": 2, "vip": False},
+            }
+        ),
+    )
+)
+INCIDENT_AUTO_CLOSE_DAYS = env_int("HASHDESK_INCIDENT_AUTO_CLOSE_DAYS", 7)
 
 # --- Mail ---------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("HASHDESK_FROM_EMAIL", "Hashdesk <hashdesk@localhost>")

@@ -1,0 +1,168 @@
+"""The incident record, the people it affects, who follows it and what happened to it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from hashdesk.catalog.choices import Visibility
+from hashdesk.incidents.choices import (
+    Category,
+    Channel,
+    HoldReason,
+    ImpactSource,
+    Level,
+    Priority,
+    ResolutionCode,
+    State,
+    TimelineKind,
+)
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 20_000
+NUMBER_PREFIX = "INC-"
+
+
+def format_number(pk: int) -> str:
+    return f"{NUMBER_PREFIX}{pk:06d}"
+
+
+class Incident(models.Model):
+    # Blank only between the insert and the update that derives it from the pk (same transaction).
+    number = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    title = models.CharField(max_length=TITLE_MAX)
+    description = models.TextField(max_length=DESCRIPTION_MAX, blank=True)
+    description_html = models.TextField(blank=True, editable=False)
+    service = models.ForeignKey(
+        "catalog.Service", on_delete=models.PROTECT, related_name="incidents"
+    )
+    configuration_item = models.ForeignKey(
+        "catalog.ConfigurationItem",
+        on_delete=models.SET_NULL,
+        related_name="incidents",
+        null=True,
+        blank=True,
+    )
+    category = models.CharField(max_length=20, choices=Category.choices, default=Category.OTHER)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reported_incidents"
+    )
+    impact = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.LOW)
+    impact_source = models.CharField(
+        max_length=10, choices=ImpactSource.choices, default=ImpactSource.POLICY
+    )
+    urgency = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.LOW)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.P5)
+    assignment_group = models.ForeignKey(
+        "accounts.Team",
+        on_delete=models.PROTECT,
+        related_name="incidents",
+        null=True,
+        blank=True,
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="assigned_incidents",
+        null=True,
+        blank=True,
+    )
+    state = models.CharField(max_length=12, choices=State.choices, default=State.NEW)
+    hold_reason = models.CharField(max_length=20, choices=HoldReason.choices, blank=True)
+    resolution_code = models.CharField(max_length=20, choices=ResolutionCode.choices, blank=True)
+    resolution_notes = models.TextField(max_length=DESCRIPTION_MAX, blank=True)
+    source = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    visibility = models.CharField(
+        max_length=12, choices=Visibility.choices, default=Visibility.INTERNAL
+    )
+    # Major-incident process (commander, cadence) comes later; the flag is here for queues.
+    is_major = models.BooleanField(default=False)
+    # Optimistic concurrency: every change adds one; a writer names the version it read.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "priority"]),
+            models.Index(fields=["assignment_group", "state"]),
+            models.Index(fields=["assignee", "state"]),
+            models.Index(fields=["service", "state"]),
+            models.Index(fields=["created_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(priority__gte=1, priority__lte=5), name="incident_priority_1_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number or 'INC-?'} {self.title}"
+
+
+class AffectedUser(models.Model):
+    """A person the incident affects: the reporter and everyone who said "me too"."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="affected")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="affected_by"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "user"], name="unique_affected_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} affected by {self.incident}"
+
+
+class IncidentFollower(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followed_incidents"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "user"], name="unique_incident_follower")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows {self.incident}"
+
+
+class TimelineEntry(models.Model):
+    """One thing that happened to an incident. ``is_public`` entries reach requesters."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=20, choices=TimelineKind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    body = models.TextField(max_length=DESCRIPTION_MAX, blank=True)
+    body_html = models.TextField(blank=True)
+    is_public = models.BooleanField(default=False)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["incident", "created_at"])]
+        verbose_name_plural = "timeline entries"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on incident {self.incident_id}"
