@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
-    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -26,8 +25,11 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
-    negative_data_rejection,
 ]
+# Not negative_data_rejection: every call replaces the generated Authorization header with a
+# valid token, and query values such as an empty object serialise to a valid "q=", so a
+# "negative" case is often a valid request by the time it is sent (a false failure seen in CI).
+# Refusal of bad input is asserted case by case in test_problems.py and each endpoint's tests.
 
 
 @pytest.fixture
