@@ -26,6 +26,7 @@ from hashdesk.core.markup import render_markdown
 from hashdesk.core.validation import full_clean_or_fail, require_text
 from hashdesk.core.visibility import can_view, is_signed_in, is_staff
 from hashdesk.incidents import impact as impact_policy
+from hashdesk.incidents import sla
 from hashdesk.incidents.choices import (
     FINAL_STATES,
     Category,
@@ -292,6 +293,7 @@ def do_create_incident(
     AffectedUser.objects.create(incident=incident, user=reporter, channel=source)
     IncidentFollower.objects.create(incident=incident, user=reporter)
     _rescore(incident, None, fields)
+    fields += sla.start_clocks(incident, incident.created_at)
     incident.save(update_fields=fields)
     trail.record(
         actor=actor, action="incident.create", obj=incident, after=incident_snapshot(incident)
@@ -361,7 +363,10 @@ def do_update_incident(
             TimelineKind.PRIORITY_CHANGE,
             priority=[old_priority, incident.priority],
         )
-    _bump(incident, changed)
+    now = timezone.now()
+    if "priority" in changed or "service" in changed:
+        changed += sla.retarget(incident, now)
+    _bump(incident, changed, now)
     trail.record(
         actor=actor,
         action="incident.update",
@@ -453,6 +458,7 @@ def do_transition(
         incident.resolved_at = None
         fields += ["resolution_code", "resolution_notes", "resolved_at"]
     _mark_first_response(incident, actor, fields)
+    fields += sla.on_transition(incident, from_state, to_state, now)
     entry = _note(
         incident,
         actor,
@@ -518,6 +524,9 @@ def do_assign(
         fields.append("state")
         _note(incident, actor, TimelineKind.STATE_CHANGE, old=State.NEW, new=State.ASSIGNED)
     _mark_first_response(incident, actor, fields)
+    if assignee is not None:
+        # Assignment to a person is a response; to a group alone is routing.
+        fields += sla.stop_response(incident, now)
     _bump(incident, fields, now)
     trail.record(
         actor=actor,
@@ -556,7 +565,9 @@ def do_add_affected_user(
     fields: list[str] = []
     _rescore(incident, actor, fields)
     if fields:
-        _bump(incident, fields)
+        now = timezone.now()
+        fields += sla.retarget(incident, now)
+        _bump(incident, fields, now)
     trail.record(
         actor=actor,
         action="incident.affected_add",
@@ -626,9 +637,12 @@ def do_add_update(actor: User, incident: Incident, *, body: str, public: bool) -
         public=public,
     )
     fields = ["updated_at"]
+    now = timezone.now()
     if public:
         _mark_first_response(incident, actor, fields)
-    incident.updated_at = timezone.now()
+        if is_staff(actor):
+            fields += sla.stop_response(incident, now)
+    incident.updated_at = now
     incident.save(update_fields=fields)
     trail.record(
         actor=actor,

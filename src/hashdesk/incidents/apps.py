@@ -7,4 +7,5 @@ class IncidentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from hashdesk.incidents import visibility  # noqa: F401  (registers the rules)
+        # Registers the visibility rules, and the huey tasks in every process.
+        from hashdesk.incidents import tasks, visibility  # noqa: F401

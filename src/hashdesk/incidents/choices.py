@@ -81,3 +81,21 @@ class TimelineKind(models.TextChoices):
     AFFECTED_USER = "affected_user", "Affected user"
     PRIORITY_CHANGE = "priority_change", "Priority change"
     LINK = "link", "Link"
+    SLA_BREACH = "sla_breach", "SLA breach"
+
+
+class SlaKind(models.TextChoices):
+    """The two SLA clocks of an incident (docs/incidents.md, "SLA clocks")."""
+
+    RESPONSE = "response", "Response"
+    RESOLUTION = "resolution", "Resolution"
+
+
+class SlaState(models.TextChoices):
+    """A clock's state as last recorded; the values of hashdesk.sla.clock.ClockState."""
+
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    WARNING = "warning", "Warning"
+    BREACHED = "breached", "Breached"
+    MET = "met", "Met"

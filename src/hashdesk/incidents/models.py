@@ -15,6 +15,8 @@ from hashdesk.incidents.choices import (
     Level,
     Priority,
     ResolutionCode,
+    SlaKind,
+    SlaState,
     State,
     TimelineKind,
 )
@@ -86,10 +88,15 @@ class Incident(models.Model):
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The SLA clocks summed up for lists (kept in step by incidents/sla.py): the most urgent
+    # clock state, blank without clocks, and the earliest due time of a clock still counting.
+    sla_state = models.CharField(max_length=10, choices=SlaState.choices, blank=True)
+    sla_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            models.Index(fields=["sla_state", "sla_due_at"]),
             models.Index(fields=["state", "priority"]),
             models.Index(fields=["assignment_group", "state"]),
             models.Index(fields=["assignee", "state"]),
@@ -166,3 +173,44 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on incident {self.incident_id}"
+
+
+class IncidentSlaClock(models.Model):
+    """One SLA clock of an incident: its policy's targets as they were, its start, pauses, stop.
+
+    The targets are copied from the policy so a later edit of the policy does not rewrite the
+    history of clocks it already started. ``state``, ``due_at`` and ``warning_at`` cache the last
+    reading (hashdesk.sla.clock.read_clock) so queues and the minute task need no arithmetic;
+    ``warned_at`` and ``breached_at`` record that the warning and the breach were announced.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="sla_clocks")
+    kind = models.CharField(max_length=10, choices=SlaKind.choices)
+    policy = models.ForeignKey("sla.SlaPolicy", on_delete=models.PROTECT, related_name="+")
+    calendar = models.ForeignKey("sla.BusinessCalendar", on_delete=models.PROTECT, related_name="+")
+    target_minutes = models.PositiveIntegerField()
+    warning_share = models.FloatField()
+    started_at = models.DateTimeField()
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    paused_since = models.DateTimeField(null=True, blank=True)
+    # Closed pauses as [start, end] ISO-8601 pairs; a handful per incident at most.
+    pauses = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=10, choices=SlaState.choices, default=SlaState.RUNNING)
+    due_at = models.DateTimeField()
+    warning_at = models.DateTimeField()
+    warned_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["incident", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "kind"], name="unique_incident_sla_clock")
+        ]
+        indexes = [
+            # The minute task: counting clocks whose warning or due time has passed.
+            models.Index(fields=["state", "due_at"]),
+            models.Index(fields=["state", "warning_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} clock of incident {self.incident_id}"

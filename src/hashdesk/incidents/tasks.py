@@ -1,0 +1,21 @@
+"""Background tasks of incidents, run by the huey consumer (``hashdesk worker``)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from hashdesk.core.logging import get_logger
+from hashdesk.incidents.sla import refresh_sla_clocks
+
+log = get_logger(__name__)
+
+
+@db_periodic_task(crontab(minute="*"))
+def check_sla_clocks() -> int:
+    """Every minute: announce SLA warnings and breaches whose time has come."""
+    announced = refresh_sla_clocks(timezone.now())
+    if announced:
+        log.info("sla clocks announced", announced=announced)
+    return announced
