@@ -76,4 +76,5 @@ install_handlers(api)
 
 api.add_router("/v1/", "hashdesk.accounts.api.router")
 api.add_router("/v1/", "hashdesk.catalog.api.router")
+api.add_router("/v1/", "hashdesk.incidents.api.router")
 api.add_router("/v1/", "hashdesk.notify.api.router")
