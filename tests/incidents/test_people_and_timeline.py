@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from hashdesk.accounts.choices import Role
 from hashdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -164,4 +165,5 @@ def test_publishing_an_update_costs_the_same_for_many_affected_people(
         person = make_person(f"p{n}@example.test", roles=[Role.REQUESTER])
         actions.do_add_affected_user(vpn_agent, public_incident, person, channel="web")
     assert cost() == few
-    assert few <= 16
+    # PostgreSQL adds the two advisory-lock queries that order events and the audit chain.
+    assert few <= (18 if connection.vendor == "postgresql" else 16)
