@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -80,8 +81,10 @@ def test_oversized_frames_close_with_message_too_big(event_server: RunningEventS
 def test_flooding_closes_the_connection(event_server: RunningEventServer) -> None:
     with open_client(event_server) as ws:
         say_hello(ws)
-        for _ in range(session.BURST_MESSAGES + 20):
-            ws.send('{"type": "ping"}')
+        # The server may hang up while the flood is still being sent: that is the point.
+        with contextlib.suppress(ConnectionClosed):
+            for _ in range(session.BURST_MESSAGES + 20):
+                ws.send('{"type": "ping"}')
         assert closed_with(ws) == 1008
 
 
