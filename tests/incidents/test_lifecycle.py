@@ -208,3 +208,16 @@ def test_resolved_incidents_close_after_the_configured_days(
     assert [(e.op, e.payload["incident"]["id"]) for e in events] == [("transition", old.pk)]
     entry = AuditEntry.objects.filter(action="incident.transition").latest("sequence")
     assert entry.actor is None and entry.actor_label == "system"
+
+
+@pytest.mark.django_db
+def test_the_worker_closes_resolved_incidents_every_hour(
+    settings, vpn_agent, network_team, vpn_incident
+):
+    from hashdesk.incidents.tasks import close_resolved
+
+    settings.INCIDENT_AUTO_CLOSE_DAYS = 7
+    old = bring_to(vpn_agent, vpn_incident, "resolved", network_team)
+    Incident.objects.filter(pk=old.pk).update(resolved_at=timezone.now() - timedelta(days=8))
+    assert close_resolved.call_local() == 1
+    assert Incident.objects.get(pk=old.pk).state == "closed"

@@ -7,6 +7,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from hashdesk.core.logging import get_logger
+from hashdesk.incidents.actions import close_resolved_incidents
 from hashdesk.incidents.sla import refresh_sla_clocks
 
 log = get_logger(__name__)
@@ -19,3 +20,12 @@ def check_sla_clocks() -> int:
     if announced:
         log.info("sla clocks announced", announced=announced)
     return announced
+
+
+@db_periodic_task(crontab(minute="17"))
+def close_resolved() -> int:
+    """Hourly: close incidents resolved more than ``INCIDENT_AUTO_CLOSE_DAYS`` ago."""
+    closed = close_resolved_incidents(timezone.now())
+    if closed:
+        log.info("resolved incidents closed", closed=closed)
+    return closed
