@@ -494,7 +494,7 @@ def do_assign(
     _require_staff(actor, "assign incidents")
     if group is None and assignee is None:
         raise ValidationFailed("Assign to a group, a person or both.", field="assignee")
-    if assignee is not None and not assignee.is_service_desk_staff:
+    if assignee is not None and not is_staff(assignee):
         raise ValidationFailed(
             f"{assignee} is not service desk staff and cannot be assigned.", field="assignee"
         )
