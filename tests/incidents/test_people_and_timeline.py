@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 
 from hashdesk.accounts.choices import Role
+from hashdesk.core import streams
 from hashdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from hashdesk.core.visibility import visible_to
+from hashdesk.core.visibility import can_subscribe, visible_to
 from hashdesk.incidents import actions
 from hashdesk.incidents.models import AffectedUser, Incident, IncidentFollower, TimelineEntry
 
@@ -167,3 +169,30 @@ def test_publishing_an_update_costs_the_same_for_many_affected_people(
     assert cost() == few
     # PostgreSQL adds the two advisory-lock queries that order events and the audit chain.
     assert few <= (18 if connection.vendor == "postgresql" else 16)
+
+
+@pytest.mark.django_db
+def test_incident_stream_follows_incident_visibility_and_never_carries_work_notes(
+    requester, other_requester, vpn_agent, vpn_incident, capture_events
+):
+    stream = streams.incident(vpn_incident.pk)
+    # Internal incident: its reporter and staff may listen, a colleague may not.
+    assert can_subscribe(requester, stream) and can_subscribe(vpn_agent, stream)
+    assert not can_subscribe(other_requester, stream)
+    assert not can_subscribe(AnonymousUser(), stream)
+    public = actions.do_update_incident(
+        vpn_agent, vpn_incident, expected_version=vpn_incident.version, visibility="public"
+    )
+    assert can_subscribe(other_requester, stream)
+    with capture_events() as events:
+        actions.do_add_update(vpn_agent, public, body="secret detail", public=False)
+        actions.do_add_update(vpn_agent, public, body="Fix on its way", public=True)
+    assert stream not in events[0].streams
+    assert stream in events[1].streams
+    hidden = actions.do_update_incident(
+        vpn_agent, public, expected_version=public.version, visibility="confidential"
+    )
+    assert not can_subscribe(requester, stream)
+    with capture_events() as events:
+        actions.do_add_update(vpn_agent, hidden, body="still internal", public=True)
+    assert events[0].streams == ["staff"]

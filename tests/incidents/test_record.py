@@ -35,7 +35,7 @@ def test_reporter_is_affected_and_follows_and_creation_is_audited_and_announced(
     assert IncidentFollower.objects.filter(incident=incident, user=requester).exists()
     assert AuditEntry.objects.filter(action="incident.create", object_id=str(incident.pk)).exists()
     assert [(e.type, e.op) for e in events] == [("incident", "create")]
-    assert set(events[0].streams) == {"staff", f"user:{requester.pk}"}
+    assert set(events[0].streams) == {"staff", f"user:{requester.pk}", f"incident:{incident.pk}"}
     assert incident.version == 1 and incident.state == "new"
 
 

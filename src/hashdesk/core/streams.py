@@ -6,6 +6,7 @@
 - ``user:<id>``        one person (their notifications, their tokens)
 - ``service:<id>``     events about one service (its visibility decides who may listen)
 - ``team:<id>``        one team's members, and staff
+- ``incident:<id>``    public changes of one incident, for its open pages (whoever may see it)
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ def team(team_id: int) -> str:
     return f"team:{team_id}"
 
 
+def incident(incident_id: int) -> str:
+    return f"incident:{incident_id}"
+
+
 def parse(stream: str) -> tuple[str, int | None]:
     """Split ``kind:id``; raises ValueError for anything that is not a well-formed stream name."""
     if stream in (PUBLIC, MEMBERS, STAFF):
         return stream, None
     kind, sep, raw_id = stream.partition(":")
-    if not sep or kind not in {"user", "service", "team"} or not raw_id.isdigit():
+    if not sep or kind not in {"user", "service", "team", "incident"} or not raw_id.isdigit():
         raise ValueError(f"unknown stream {stream[:80]!r}")
     if len(raw_id) > 18:
         raise ValueError(f"unknown stream {stream[:80]!r}")

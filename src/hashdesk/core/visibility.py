@@ -101,6 +101,14 @@ def can_subscribe(user: Viewer, stream: str) -> bool:
             object_id is not None
             and visible_to(user, Service.objects.filter(pk=object_id)).exists()
         )
+    if kind == "incident":
+        # Only public changes are published here; work notes stay on the staff stream.
+        from hashdesk.incidents.models import Incident
+
+        return (
+            object_id is not None
+            and visible_to(user, Incident.objects.filter(pk=object_id)).exists()
+        )
     return False
 
 

@@ -108,11 +108,13 @@ def entry_snapshot(entry: TimelineEntry) -> dict[str, Any]:
 def audience(incident: Incident, *, public: bool) -> list[str]:
     """Streams for a change: always staff; for public changes also each involved person.
 
-    Involved people are the reporter, the affected users and the followers, and only while the
-    incident is not confidential (then only staff may know it).
+    Involved people are the reporter, the affected users and the followers, plus the incident's
+    own stream, and only while the incident is not confidential (then only staff may know it).
     """
     names = {streams.STAFF}
     if public and incident.visibility != Visibility.CONFIDENTIAL:
+        # The incident's own stream reaches whoever has its page open and may see it.
+        names.add(streams.incident(incident.pk))
         people = {incident.reporter_id}
         people.update(
             AffectedUser.objects.filter(incident=incident).values_list("user_id", flat=True)

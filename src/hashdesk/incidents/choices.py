@@ -82,6 +82,10 @@ class TimelineKind(models.TextChoices):
     PRIORITY_CHANGE = "priority_change", "Priority change"
     LINK = "link", "Link"
     SLA_BREACH = "sla_breach", "SLA breach"
+    ATTACHMENT = "attachment", "Attachment"
+    MERGE = "merge", "Merge"
+    MAJOR = "major", "Major incident"
+    OFFICIAL_UPDATE = "official_update", "Official update"
 
 
 class SlaKind(models.TextChoices):
@@ -99,3 +103,11 @@ class SlaState(models.TextChoices):
     WARNING = "warning", "Warning"
     BREACHED = "breached", "Breached"
     MET = "met", "Met"
+
+
+class LinkKind(models.TextChoices):
+    """How one incident relates to another (``IncidentLink``: from → to)."""
+
+    DUPLICATE_OF = "duplicate_of", "Duplicate of"
+    MERGED_INTO = "merged_into", "Merged into"
+    RELATED = "related", "Related to"

@@ -13,6 +13,7 @@ from hashdesk.incidents.choices import (
     HoldReason,
     ImpactSource,
     Level,
+    LinkKind,
     Priority,
     ResolutionCode,
     SlaKind,
@@ -78,8 +79,26 @@ class Incident(models.Model):
     visibility = models.CharField(
         max_length=12, choices=Visibility.choices, default=Visibility.INTERNAL
     )
-    # Major-incident process (commander, cadence) comes later; the flag is here for queues.
+    # Major-incident process (docs/incidents.md, "Major incidents"): declared with a reason,
+    # led by a commander who owes an official update every ``update_cadence_minutes``.
     is_major = models.BooleanField(default=False)
+    major_declared_at = models.DateTimeField(null=True, blank=True)
+    major_reason = models.TextField(max_length=DESCRIPTION_MAX, blank=True)
+    commander = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="commanded_incidents",
+        null=True,
+        blank=True,
+    )
+    update_cadence_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # When the next official update is due; the reminder task looks for ones that have passed.
+    next_update_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+    # Set when this incident was merged into another; it then lives on only as a pointer.
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, related_name="merged_from", null=True, blank=True
+    )
     # Optimistic concurrency: every change adds one; a writer names the version it read.
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
@@ -214,3 +233,76 @@ class IncidentSlaClock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} clock of incident {self.incident_id}"
+
+
+class IncidentLink(models.Model):
+    """A typed link between two incidents: ``from_incident`` is a duplicate of, was merged into,
+    or is related to ``to_incident``. Each link is recorded on both timelines."""
+
+    from_incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="links_out")
+    to_incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="links_in")
+    kind = models.CharField(max_length=20, choices=LinkKind.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_incident", "to_incident", "kind"], name="unique_incident_link"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(from_incident=models.F("to_incident")),
+                name="incident_link_not_to_itself",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_incident_id} {self.get_kind_display().lower()} {self.to_incident_id}"
+
+
+class Attachment(models.Model):
+    """A file attached to an incident. The bytes live outside the web root under
+    ``settings.ATTACHMENTS_DIR/<storage_name>`` and are served only after a permission check."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="attachments")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, related_name="+", null=True
+    )
+    # The name the uploader gave it, cleaned for display and Content-Disposition.
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    # A random name chosen by the server: nothing of the uploader's choosing reaches the disk.
+    storage_name = models.CharField(max_length=64, unique=True)
+    # Internal attachments (e.g. logs with details of the infrastructure) are staff only.
+    is_public = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} on incident {self.incident_id}"
+
+
+class SavedView(models.Model):
+    """An agent's named queue: the filters and sort of the incident list, kept as a query string."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_incident_views"
+    )
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="unique_saved_view_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.owner_id})"

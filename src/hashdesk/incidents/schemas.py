@@ -29,6 +29,10 @@ TimelineKindName = Literal[
     "priority_change",
     "link",
     "sla_breach",
+    "attachment",
+    "merge",
+    "major",
+    "official_update",
 ]
 SlaStateName = Literal["", "running", "paused", "warning", "breached", "met"]
 # 1 is the most severe (ITIL); priority is 1 (P1) .. 5 (P5).

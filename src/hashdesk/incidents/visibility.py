@@ -9,7 +9,15 @@ from django.db.models import Q
 
 from hashdesk.catalog.choices import Visibility
 from hashdesk.core import visibility
-from hashdesk.incidents.models import AffectedUser, Incident, IncidentFollower, TimelineEntry
+from hashdesk.incidents.models import (
+    AffectedUser,
+    Attachment,
+    Incident,
+    IncidentFollower,
+    IncidentLink,
+    SavedView,
+    TimelineEntry,
+)
 
 
 @visibility.register(Incident)
@@ -58,3 +66,32 @@ def affected_visible(user: visibility.Viewer) -> Q:
 @visibility.register(IncidentFollower)
 def followers_visible(user: visibility.Viewer) -> Q:
     return affected_visible(user)
+
+
+@visibility.register(Attachment)
+def attachments_visible(user: visibility.Viewer) -> Q:
+    if visibility.is_staff(user):
+        return Q()
+    if not visibility.is_signed_in(user):
+        return Q(pk__in=[])
+    # Internal attachments, like work notes, are staff only.
+    return Q(is_public=True) & _visible_incident_ids(user)
+
+
+@visibility.register(IncidentLink)
+def links_visible(user: visibility.Viewer) -> Q:
+    if visibility.is_staff(user):
+        return Q()
+    if not visibility.is_signed_in(user):
+        return Q(pk__in=[])
+    # A link shows only when the viewer may see both ends.
+    seen = Incident.objects.filter(incidents_visible(user)).values("pk")
+    return Q(from_incident__in=seen) & Q(to_incident__in=seen)
+
+
+@visibility.register(SavedView)
+def saved_views_visible(user: visibility.Viewer) -> Q:
+    # Saved views are personal: each person sees their own.
+    if not visibility.is_signed_in(user):
+        return Q(pk__in=[])
+    return Q(owner_id=user.pk)
