@@ -292,6 +292,25 @@ INCIDENT_IMPACT_POLICY = json.loads(
     )
 )
 INCIDENT_AUTO_CLOSE_DAYS = env_int("HASHDESK_INCIDENT_AUTO_CLOSE_DAYS", 7)
+# Attachments (docs/incidents.md, "Attachments"): the bytes live here, outside every static or
+# web root, under random names, and are served only through a permission check. Scaled out,
+# every web host must see the same directory (shared storage; docs/deploy.md).
+ATTACHMENTS_DIR = Path(env_str("HASHDESK_ATTACHMENTS_DIR") or DATA_DIR / "attachments")
+ATTACHMENT_MAX_BYTES = env_int("HASHDESK_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# File name extensions people may attach; each must be one incidents.attachments can verify.
+_ATTACHMENT_TYPES = (
+    "png jpg jpeg gif webp pdf txt log csv json xml yaml yml md docx xlsx pptx odt ods odp"
+)
+ATTACHMENT_TYPES = env_list("HASHDESK_ATTACHMENT_TYPES", _ATTACHMENT_TYPES.split())
+# Uploaded files above this size wait on disk (Django's temporary files) rather than in memory;
+# the first handler stops keeping a file's bytes once it is over ATTACHMENT_MAX_BYTES, so an
+# oversized upload is read to the end but never stored whole.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "hashdesk.incidents.attachments.UploadSizeCap",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Mail ---------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("HASHDESK_FROM_EMAIL", "Hashdesk <hashdesk@localhost>")

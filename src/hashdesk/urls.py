@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/", include("hashdesk.api.urls")),
     path("accounts/", include("hashdesk.accounts.urls")),
     path("catalogue/", include("hashdesk.catalog.urls")),
+    path("incidents/", include("hashdesk.incidents.urls")),
     path("notifications/", include("hashdesk.notify.urls")),
     path("", include("hashdesk.web.urls")),
 ]

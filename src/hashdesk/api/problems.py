@@ -40,6 +40,7 @@ _STATUS_PROBLEMS: dict[int, tuple[str, str]] = {
     405: ("method_not_allowed", "Method not allowed"),
     409: ("conflict", "Conflict"),
     413: ("too_large", "Request body too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
     422: ("invalid", "Invalid input"),
     429: ("rate_limited", "Too many requests"),
     500: ("server_error", "Internal server error"),

@@ -56,6 +56,22 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class PayloadTooLarge(DomainError):
+    """An uploaded file (or body) is over its size limit."""
+
+    status = 413
+    title = "Payload too large"
+    code = "too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    """A file of a type that is not accepted, or whose content does not match its name."""
+
+    status = 415
+    title = "Unsupported media type"
+    code = "unsupported_media_type"
+
+
 class RateLimited(DomainError):
     status = 429
     title = "Too many requests"

@@ -50,6 +50,7 @@ from hashdesk.incidents.models import (
 from hashdesk.incidents.priority import priority_for
 
 # Fields staff may change with do_update_incident; requesters only REQUESTER_FIELDS.
+# (Major status is declared and stood down through incidents.major, never edited directly.)
 STAFF_FIELDS = (
     "title",
     "description",
@@ -59,7 +60,6 @@ STAFF_FIELDS = (
     "impact",
     "urgency",
     "visibility",
-    "is_major",
 )
 REQUESTER_FIELDS = ("title", "description")
 
@@ -479,6 +479,11 @@ def do_transition(
         after=incident_snapshot(incident),
     )
     _publish(incident, "transition", entry=entry)
+    if to_state == State.RESOLVED and incident.is_major:
+        # Imported here: incidents.major builds on this module.
+        from hashdesk.incidents.major import announce_major_resolution
+
+        announce_major_resolution(incident)
     return incident
 
 

@@ -81,7 +81,7 @@ def incident_detail_for(user: User, number: str) -> Incident:
     )
     incident = (
         visible_incidents(user)
-        .select_related("configuration_item")
+        .select_related("configuration_item", "commander", "merged_into")
         .annotate(
             is_affected=Exists(
                 AffectedUser.objects.filter(incident=OuterRef("pk"), user_id=user.pk)

@@ -13,6 +13,8 @@ class State(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# States in which someone still works on the incident (queues, banners, reminders).
+OPEN_STATES = (State.NEW, State.ASSIGNED, State.IN_PROGRESS, State.ON_HOLD)
 # States in which nobody works on the incident any more.
 FINAL_STATES = frozenset({State.CLOSED, State.CANCELLED})
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 from hashdesk.core.errors import ValidationFailed
-from hashdesk.incidents.choices import HoldReason, ResolutionCode, State
+from hashdesk.incidents.choices import OPEN_STATES, HoldReason, ResolutionCode, State
 
-OPEN_STATES = (State.NEW, State.ASSIGNED, State.IN_PROGRESS, State.ON_HOLD)
+__all__ = ["OPEN_STATES", "TRANSITIONS", "allowed_next", "check_transition"]
 
 TRANSITIONS: dict[State, tuple[State, ...]] = {
     State.NEW: (State.ASSIGNED, State.IN_PROGRESS, State.RESOLVED, State.CANCELLED),

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from hashdesk.catalog.choices import Visibility
 from hashdesk.incidents.choices import (
+    OPEN_STATES,
     Category,
     Channel,
     HoldReason,
@@ -25,6 +26,8 @@ from hashdesk.incidents.choices import (
 TITLE_MAX = 200
 DESCRIPTION_MAX = 20_000
 NUMBER_PREFIX = "INC-"
+# The open states as plain strings, so index conditions in migrations read as SQL reads them.
+OPEN_STATE_VALUES = [str(state.value) for state in OPEN_STATES]
 
 
 def format_number(pk: int) -> str:
@@ -121,6 +124,35 @@ class Incident(models.Model):
             models.Index(fields=["assignee", "state"]),
             models.Index(fields=["service", "state"]),
             models.Index(fields=["created_at"]),
+            # Sorts of the whole list (agent queue "All", API): docs/performance.md.
+            models.Index(fields=["priority", "created_at"]),
+            models.Index(fields=["updated_at"]),
+            models.Index(fields=["sla_due_at"]),
+            # Open incidents are a few percent of the table and every queue starts from them:
+            # partial indexes keep the queue's sort and its tab counts inside a small index.
+            models.Index(
+                fields=["priority", "created_at", "id"],
+                condition=models.Q(state__in=OPEN_STATE_VALUES),
+                name="incident_open_by_priority",
+            ),
+            models.Index(
+                fields=[
+                    "state",
+                    "assignee",
+                    "assignment_group",
+                    "is_major",
+                    "sla_state",
+                    "sla_due_at",
+                ],
+                condition=models.Q(state__in=OPEN_STATE_VALUES),
+                name="incident_open_queue_counts",
+            ),
+            # The major-incident banner (every page) and the update reminders.
+            models.Index(
+                fields=["state", "next_update_due_at"],
+                condition=models.Q(is_major=True),
+                name="incident_open_major",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

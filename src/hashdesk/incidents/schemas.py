@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AliasPath, Field
 
 from hashdesk.api.pagination import PageParams
 from hashdesk.api.schemas import Input, ObjectId, Output, optional
@@ -35,6 +35,7 @@ TimelineKindName = Literal[
     "official_update",
 ]
 SlaStateName = Literal["", "running", "paused", "warning", "breached", "met"]
+LinkKindName = Literal["duplicate_of", "merged_into", "related"]
 # 1 is the most severe (ITIL); priority is 1 (P1) .. 5 (P5).
 LevelValue = Literal[1, 2, 3]
 
@@ -121,6 +122,21 @@ class IncidentDetailOut(IncidentOut):
     timeline: list[TimelineEntryOut] = Field(
         validation_alias="visible_timeline", description="Oldest first; only what you may see."
     )
+    # The major-incident process (docs/incidents.md, "Major incidents").
+    major_declared_at: datetime | None
+    major_reason: str = Field(description="Why it was declared major; empty otherwise.")
+    commander: PersonRef | None = Field(description="Who leads a major incident.")
+    update_cadence_minutes: int | None = Field(
+        description="Minutes between a major incident's official updates."
+    )
+    next_update_due_at: datetime | None = Field(
+        description="When the next official update of a major incident is due."
+    )
+    merged_into: str | None = Field(
+        None,
+        validation_alias=AliasPath("merged_into", "number"),
+        description="The number of the incident this one was merged into, if it was.",
+    )
 
 
 class AffectedUserOut(Output):
@@ -175,7 +191,6 @@ class IncidentUpdate(Input):
     impact: LevelValue = optional()
     urgency: LevelValue = optional()
     visibility: VisibilityName = optional()
-    is_major: bool = optional()
 
 
 class TransitionIn(Input):

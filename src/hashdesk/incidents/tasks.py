@@ -8,6 +8,7 @@ from huey.contrib.djhuey import db_periodic_task
 
 from hashdesk.core.logging import get_logger
 from hashdesk.incidents.actions import close_resolved_incidents
+from hashdesk.incidents.major import remind_due_updates
 from hashdesk.incidents.sla import refresh_sla_clocks
 
 log = get_logger(__name__)
@@ -29,3 +30,12 @@ def close_resolved() -> int:
     if closed:
         log.info("resolved incidents closed", closed=closed)
     return closed
+
+
+@db_periodic_task(crontab(minute="*"))
+def remind_major_updates() -> int:
+    """Every minute: remind commanders whose major incident's official update is due."""
+    reminded = remind_due_updates(timezone.now())
+    if reminded:
+        log.info("major incident commanders reminded", reminded=reminded)
+    return reminded
