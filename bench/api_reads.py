@@ -66,7 +66,7 @@ def prepare() -> None:
     call_command("createcachetable", verbosity=0)
     from hashdesk.demo.loader import load_demo
 
-    load_demo()
+    load_demo(incidents=0)  # the services list does not need the incident history
     agent = accounts.do_create_user(
         None, email="bench.agent@example.test", display_name="Bench Agent", roles=["agent"]
     )

@@ -56,10 +56,14 @@ def prepare_installation(*, load_demo_if_empty: bool, verbosity: int = 1) -> Non
         _load_demo()
 
 
-def _load_demo() -> None:
+def _load_demo(incidents: int | None = None) -> None:
+    from hashdesk.demo.incidents import DEMO_INCIDENTS
     from hashdesk.demo.loader import load_demo
 
-    summary = load_demo(progress=lambda step: _say(f"  {step} ..."))
+    summary = load_demo(
+        incidents=DEMO_INCIDENTS if incidents is None else incidents,
+        progress=lambda step: _say(f"  {step} ..."),
+    )
     _say(summary.describe())
 
 
@@ -207,7 +211,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Load (or complete) the demo organisation."""
     _setup_django()
-    _load_demo()
+    _load_demo(args.incidents)
     _print_sign_ins()
     return 0
 
@@ -339,7 +343,14 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--threads", type=int, help="worker threads (HASHDESK_WORKER_THREADS)")
     migrate = add("migrate", cmd_migrate, "Apply database migrations.")
     migrate.add_argument("-v", "--verbosity", type=int, default=1, choices=[0, 1, 2, 3])
-    add("demo", cmd_demo, "Load the demo organisation (idempotent).")
+    demo = add("demo", cmd_demo, "Load the demo organisation (idempotent).")
+    demo.add_argument(
+        "--incidents",
+        type=_non_negative,
+        metavar="N",
+        help="how many incidents of history to add to a database without incidents "
+        "(default 30000; 0 for none)",
+    )
 
     audit = add("audit", lambda _args: _usage(audit), "Audit trail tools.")
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION")
@@ -365,6 +376,16 @@ def build_parser() -> argparse.ArgumentParser:
     manage = add("manage", cmd_manage, "Run a Django management command.")
     manage.add_argument("arguments", nargs=argparse.REMAINDER, help="command and its options")
     return parser
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

@@ -120,6 +120,9 @@ else:
             # A file (not memory) so that test helper processes such as the event server
             # open the same test database.
             "TEST": {"NAME": str(DATA_DIR / "test-hashdesk.sqlite3")},
+            # Keep each worker thread's connection: opening the file and running the PRAGMAs
+            # below on every request cost ~2-3 ms of each (docs/performance.md).
+            "CONN_MAX_AGE": None,
             "OPTIONS": {
                 # IMMEDIATE: a writer takes the lock when its transaction starts, so two writers
                 # queue on busy_timeout instead of failing on lock upgrade.

@@ -276,6 +276,9 @@ def test_staff_reports_for_someone_else_with_a_configuration_item(
     assert response.status_code == 201, response.content
     assert body(response)["reporter"]["id"] == requester.pk
     assert body(response)["configuration_item"]["name"] == "vpn-gw"
+    # The answer is built from the new record, not read back; it must say what a read says.
+    assert body(response) == body(agent_api.get(f"/api/v1/incidents/{body(response)['number']}"))
+    assert body(response)["is_affected"] is False and body(response)["is_following"] is False
 
 
 @pytest.mark.parametrize(

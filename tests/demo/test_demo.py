@@ -39,7 +39,8 @@ def _counts() -> dict[str, int]:
 @pytest.fixture(scope="module")
 def demo(django_db_setup: Any, django_db_blocker: Any) -> Iterator[DemoSummary]:
     with django_db_blocker.unblock(), transaction.atomic():
-        summary = load_demo()
+        # The organisation only: the year of incidents has its own tests (test_demo_incidents).
+        summary = load_demo(incidents=0)
         yield summary
         transaction.set_rollback(True)
 
@@ -102,7 +103,7 @@ def test_the_dependency_graph_is_realistic_and_has_no_cycle(demo: DemoSummary, d
 
 def test_loading_again_changes_nothing(demo: DemoSummary, db: Any) -> None:
     before = _counts()
-    again = load_demo()
+    again = load_demo(incidents=0)
     assert not again.changed
     assert again.describe() == "The demo organisation is already complete; nothing changed."
     assert _counts() == before
@@ -114,7 +115,7 @@ def test_a_partly_deleted_demo_is_completed_with_the_same_people(
     plan = plan_people()
     missing = plan[-1]
     User.objects.filter(email=missing.email).delete()
-    summary = load_demo()
+    summary = load_demo(incidents=0)
     assert summary.created == {"people": 1}
     restored = User.objects.get(email=missing.email)
     assert (restored.display_name, restored.department, restored.site) == (

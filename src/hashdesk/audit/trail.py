@@ -1,14 +1,15 @@
 """Writing and verifying the hash-chained audit trail.
 
-``record`` is called by actions inside their transaction. Appending needs the previous row's
-hash, so writers are serialised: SQLite already serialises write transactions; on PostgreSQL an
-advisory transaction lock does it.
+``record`` (one entry) and ``record_many`` (a batch) are called by actions inside their
+transaction. Appending needs the previous row's hash, so writers are serialised: SQLite already
+serialises write transactions; on PostgreSQL an advisory transaction lock does it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,6 +59,19 @@ def actor_label(actor: Any) -> str:
     return f"{actor.email} (#{actor.pk})"
 
 
+@dataclass(frozen=True)
+class Change:
+    """One entry to append: what :func:`record` takes, for :func:`record_many`."""
+
+    actor: Any
+    action: str
+    obj: Model | None = None
+    object_type: str | None = None
+    object_id: str | int | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
 def record(
     *,
     actor: Any,
@@ -69,35 +83,79 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one entry. Must run inside the transaction of the change it records."""
+    with transaction.atomic():
+        return record_many([Change(actor, action, obj, object_type, object_id, before, after)])[0]
+
+
+def _subject(change: Change) -> tuple[str, str, str]:
+    """The type, id and text of what ``change`` is about."""
+    obj, object_type, object_id = change.obj, change.object_type, change.object_id
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = obj.pk if object_id is None else object_id
     if not object_type:
         raise ValueError("an audit entry needs an object type")
-    with transaction.atomic():
+    object_repr = (str(obj) if obj is not None else "")[:200]
+    return object_type, str(object_id if object_id is not None else ""), object_repr
+
+
+def _entry(
+    change: Change,
+    subject: tuple[str, str, str],
+    sequence: int,
+    previous_hash: str,
+    request_id: str,
+) -> AuditEntry:
+    actor = change.actor
+    object_type, object_id, object_repr = subject
+    entry = AuditEntry(
+        sequence=sequence,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_label=actor_label(actor)[:200],
+        action=change.action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr,
+        before=_canonical(change.before) if change.before is not None else None,
+        after=_canonical(change.after) if change.after is not None else None,
+        request_id=request_id,
+        previous_hash=previous_hash,
+    )
+    # Round to what every database stores (microseconds), then hash.
+    entry.occurred_at = entry.occurred_at.replace(microsecond=entry.occurred_at.microsecond)
+    entry.entry_hash = compute_hash(entry, previous_hash)
+    return entry
+
+
+def record_many(changes: Iterable[Change]) -> list[AuditEntry]:
+    """Append entries in order, each chained to the one before: one read of the chain's head
+    and one INSERT however many there are (Django splits it only where SQLite's limit on
+    parameters demands). :func:`record` appends through here too.
+
+    Must run inside the transaction of the changes it records. No savepoint of its own: a
+    failed append fails that transaction, which is what the caller wants.
+    """
+    changes = list(changes)
+    if not changes:
+        return []
+    # Refuse a malformed entry before touching the database: nothing of the batch is written.
+    subjects = [_subject(change) for change in changes]
+    with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
         last = AuditEntry.objects.order_by("-sequence").only("sequence", "entry_hash").first()
+        sequence = last.sequence if last else 0
         previous_hash = last.entry_hash if last else GENESIS_HASH
-        entry = AuditEntry(
-            sequence=(last.sequence + 1) if last else 1,
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
-            actor_label=actor_label(actor)[:200],
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id if object_id is not None else ""),
-            object_repr=(str(obj) if obj is not None else "")[:200],
-            before=_canonical(before) if before is not None else None,
-            after=_canonical(after) if after is not None else None,
-            request_id=current_request_id(),
-            previous_hash=previous_hash,
-        )
-        # Round to what every database stores (microseconds), then hash.
-        entry.occurred_at = entry.occurred_at.replace(microsecond=entry.occurred_at.microsecond)
-        entry.entry_hash = compute_hash(entry, previous_hash)
-        entry.save(force_insert=True)
-    return entry
+        request_id = current_request_id()
+        entries = []
+        for change, subject in zip(changes, subjects, strict=True):
+            sequence += 1
+            entry = _entry(change, subject, sequence, previous_hash, request_id)
+            previous_hash = entry.entry_hash
+            entries.append(entry)
+        AuditEntry.objects.bulk_create(entries)
+    return entries
 
 
 @dataclass(frozen=True)

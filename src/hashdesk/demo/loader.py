@@ -4,7 +4,8 @@ Everything is created by ``accounts.actions`` and ``catalog.actions`` — the sa
 pages and the API call — so the demo has audit rows and events like real data, and breaks
 loudly if an action's rules change. The loader is idempotent: it looks up what already
 exists by its natural key (email, team name, hashtag, ...) and creates only what is missing,
-so a second run changes nothing.
+so a second run changes nothing. The year of incidents is the one exception: it is seed data
+written in bulk, without events or audit rows (demo/incident_loader.py says why).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from hashdesk.accounts.models import Team, TeamMembership, User
 from hashdesk.catalog import actions as catalog
 from hashdesk.catalog.models import ConfigurationItem, Service, ServiceCategory, ServiceDependency
 from hashdesk.demo.catalogue import CATEGORIES, SERVICES, TEAMS
+from hashdesk.demo.incident_loader import load_incident_history
+from hashdesk.demo.incidents import DEMO_INCIDENTS
 from hashdesk.demo.people import DEMO_PASSWORD, DEMO_SEED, plan_people
 
 DATA_CENTRES = ("DC1", "DC2")
@@ -150,9 +153,16 @@ def _load_people(summary: DemoSummary, teams: dict[str, Team], seed: int) -> Non
 
 
 def load_demo(
-    *, seed: int = DEMO_SEED, progress: Callable[[str], None] | None = None
+    *,
+    seed: int = DEMO_SEED,
+    incidents: int = DEMO_INCIDENTS,
+    progress: Callable[[str], None] | None = None,
 ) -> DemoSummary:
-    """Create whatever part of the demo organisation is missing, in one transaction."""
+    """Create whatever part of the demo organisation is missing, in one transaction.
+
+    Then a year of ``incidents`` incidents, written in bulk (demo/incident_loader.py), but only
+    into a database that has no incidents yet.
+    """
     say = progress or (lambda _line: None)
     summary = DemoSummary()
     started = time.perf_counter()
@@ -163,5 +173,9 @@ def load_demo(
         _load_catalogue(summary, teams)
         say("people")
         _load_people(summary, teams, seed)
+        say(f"a year of incidents ({incidents})")
+        history = load_incident_history(seed=seed, count=incidents, progress=say)
+        for kind, created in history.items():
+            summary.created[kind] = summary.created.get(kind, 0) + created
     summary.seconds = time.perf_counter() - started
     return summary

@@ -45,7 +45,6 @@ from hashdesk.incidents.models import (
     Incident,
     IncidentFollower,
     TimelineEntry,
-    format_number,
 )
 from hashdesk.incidents.priority import priority_for
 
@@ -123,6 +122,15 @@ def audience(incident: Incident, *, public: bool) -> list[str]:
             IncidentFollower.objects.filter(incident=incident).values_list("user_id", flat=True)
         )
         names.update(streams.user(pk) for pk in people)
+    return sorted(names)
+
+
+def new_incident_audience(incident: Incident) -> list[str]:
+    """``audience(incident, public=True)`` for an incident just recorded, without its two
+    queries: its reporter is then its only affected person and its only follower."""
+    names = {streams.STAFF}
+    if incident.visibility != Visibility.CONFIDENTIAL:
+        names.update((streams.incident(incident.pk), streams.user(incident.reporter_id)))
     return sorted(names)
 
 
@@ -223,32 +231,39 @@ def _check_description(text: str) -> str:
     return text
 
 
-def _rescore(incident: Incident, actor: User | None, fields: list[str]) -> None:
-    """Raise impact (and so priority) if the affected people now meet the policy."""
-    new_impact = impact_policy.rescored_impact(
-        incident.impact, impact_policy.signals_for(incident.pk)
-    )
+def raise_impact(
+    incident: Incident, signals: impact_policy.Signals, fields: list[str]
+) -> dict[str, Any] | None:
+    """Raise impact (and so priority) on the record if ``signals`` meet the policy.
+
+    Returns the data of the ``priority_change`` entry that records it, or None when the impact
+    stays; the caller writes the entry (one at a time, or in bulk for a batch).
+    """
+    new_impact = impact_policy.rescored_impact(incident.impact, signals)
     if new_impact == incident.impact:
-        return
+        return None
     old_impact, old_priority = incident.impact, incident.priority
     incident.impact = new_impact
     incident.impact_source = ImpactSource.POLICY
     incident.priority = priority_for(incident.impact, incident.urgency)
     fields += ["impact", "impact_source", "priority"]
-    _note(
-        incident,
-        None,
-        TimelineKind.PRIORITY_CHANGE,
-        reason="impact_policy",
-        impact=[old_impact, new_impact],
-        priority=[old_priority, incident.priority],
-    )
+    return {
+        "reason": "impact_policy",
+        "impact": [old_impact, new_impact],
+        "priority": [old_priority, incident.priority],
+    }
+
+
+def _rescore(incident: Incident, actor: User | None, fields: list[str]) -> None:
+    """Raise impact (and so priority) if the affected people now meet the policy."""
+    change = raise_impact(incident, impact_policy.signals_for(incident.pk), fields)
+    if change is not None:
+        _note(incident, None, TimelineKind.PRIORITY_CHANGE, **change)
 
 
 # --- Create and update --------------------------------------------------------------------------
 
 
-@transaction.atomic
 def do_create_incident(
     actor: User | None,
     *,
@@ -262,46 +277,26 @@ def do_create_incident(
     source: str = Channel.WEB,
     reporter: User | None = None,
 ) -> Incident:
-    """Record a new incident. The reporter (default: the actor) is its first affected user."""
-    if actor is not None and not is_signed_in(actor):
-        raise Forbidden("Sign in to report an incident.")
-    reporter = reporter or actor
-    if reporter is None:
-        raise ValidationFailed("An incident needs a reporter.", field="reporter")
-    if actor is not None and reporter.pk != actor.pk:
-        _require_staff(actor, "report an incident for someone else")
-    if actor is not None and not can_view(actor, service):
-        raise NotFound("No such service.", field="service")
-    incident = Incident(
-        title=require_text(title, field="title", max_length=TITLE_MAX),
-        description=_check_description(description),
+    """Record a new incident. The reporter (default: the actor) is its first affected user.
+
+    A batch of one (incidents/intake.py records every new incident), with errors naming the
+    field alone (``title``), as a form or a single API request expects.
+    """
+    # Imported here: intake builds on this module's snapshots, checks and impact rescoring.
+    from hashdesk.incidents.intake import NewIncident, do_create_incidents
+
+    item = NewIncident(
+        title=title,
+        description=description,
         service=service,
         configuration_item=configuration_item,
         category=category,
-        reporter=reporter,
         impact=impact,
-        impact_source=ImpactSource.MANUAL if impact != 3 else ImpactSource.POLICY,
         urgency=urgency,
         source=source,
+        reporter=reporter,
     )
-    incident.description_html = render_markdown(incident.description)
-    _check_configuration_item(incident)
-    full_clean_or_fail(incident, exclude=["number", "priority"])
-    incident.priority = priority_for(incident.impact, incident.urgency)
-    incident.save()
-    # The number comes from the primary key, so it is gap-free with the ids and never collides.
-    incident.number = format_number(incident.pk)
-    fields = ["number"]
-    AffectedUser.objects.create(incident=incident, user=reporter, channel=source)
-    IncidentFollower.objects.create(incident=incident, user=reporter)
-    _rescore(incident, None, fields)
-    fields += sla.start_clocks(incident, incident.created_at)
-    incident.save(update_fields=fields)
-    trail.record(
-        actor=actor, action="incident.create", obj=incident, after=incident_snapshot(incident)
-    )
-    _publish(incident, "create")
-    return incident
+    return do_create_incidents(actor, [item], indexed_fields=False)[0]
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from ninja import Query, Router, Status
 
 from hashdesk.accounts.models import Team, User
@@ -21,13 +22,16 @@ from hashdesk.api.schemas import READ_ERRORS, WRITE_ERRORS, ObjectId, with_error
 from hashdesk.catalog.models import ConfigurationItem, Service
 from hashdesk.core.errors import NotFound, ValidationFailed
 from hashdesk.core.visibility import visible_to
-from hashdesk.incidents import actions
+from hashdesk.incidents import actions, intake
 from hashdesk.incidents.choices import Channel
+from hashdesk.incidents.intake import NewIncident
 from hashdesk.incidents.models import AffectedUser, Incident, IncidentFollower, TimelineEntry
 from hashdesk.incidents.schemas import (
     AffectedUserIn,
     AffectedUserOut,
     AssignIn,
+    IncidentBatchIn,
+    IncidentBatchOut,
     IncidentCreate,
     IncidentDetailOut,
     IncidentFilters,
@@ -125,6 +129,65 @@ def _person(user: User, person_id: int, *, field: str) -> User:
     return person
 
 
+def _new_incidents(user: User, reports: list[IncidentCreate]) -> list[NewIncident]:
+    """A batch's reports with their services, configuration items and reporters looked up
+    through visibility, one query each for the whole batch. An unknown or invisible one is
+    a 422 naming the report (``incidents[3].service``)."""
+    services = {
+        service.slug: service
+        for service in visible_to(
+            user, Service.objects.filter(slug__in={r.service for r in reports})
+        )
+    }
+    item_ids = {r.configuration_item for r in reports if r.configuration_item is not None}
+    items = (
+        visible_to(user, ConfigurationItem.objects.filter(pk__in=item_ids)).in_bulk()
+        if item_ids
+        else {}
+    )
+    person_ids = {r.reporter for r in reports if r.reporter is not None}
+    people = (
+        visible_to(user, User.objects.filter(pk__in=person_ids)).in_bulk() if person_ids else {}
+    )
+    batch = []
+    for index, report in enumerate(reports):
+        try:
+            service = services.get(report.service)
+            if service is None:
+                raise ValidationFailed(f"There is no service {report.service!r}.", field="service")
+            item = None
+            if report.configuration_item is not None:
+                item = items.get(report.configuration_item)
+                if item is None:
+                    raise ValidationFailed(
+                        f"There is no configuration item {report.configuration_item}.",
+                        field="configuration_item",
+                    )
+            reporter = None
+            if report.reporter is not None:
+                reporter = people.get(report.reporter)
+                if reporter is None:
+                    raise ValidationFailed(
+                        f"There is no person {report.reporter}.", field="reporter"
+                    )
+        except ValidationFailed as error:
+            raise intake.item_error(error, index) from error
+        batch.append(
+            NewIncident(
+                title=report.title,
+                description=report.description,
+                service=service,
+                configuration_item=item,
+                category=report.category,
+                impact=report.impact,
+                urgency=report.urgency,
+                source=report.source,
+                reporter=reporter,
+            )
+        )
+    return batch
+
+
 def _team(user: User, slug: str) -> Team:
     team = visible_to(user, Team.objects.all()).filter(slug=slug).first()
     if team is None:
@@ -172,6 +235,33 @@ def list_incidents(
     return paginate(request, response, incidents, INCIDENT_ORDER, filters)
 
 
+# Declared before "incidents/{number}": Django tries paths in order, and that one would take
+# "batch" for a number (and answer a POST with 405).
+@router.post("incidents/batch", response=with_errors({201: IncidentBatchOut}, WRITE_ERRORS))
+def create_incidents(request: HttpRequest, payload: IncidentBatchIn) -> Status[dict[str, Any]]:
+    """Report up to 500 incidents at once (alert storms, imports): all are recorded or none.
+
+    Each report is what ``POST /incidents`` takes. An error names the report and its field
+    (``incidents[3].service``, pointer ``/incidents/3/service``) and records nothing. The
+    answer lists each new incident's id, number and address, in the order sent.
+    """
+    user = acting_user(request)
+    incidents = intake.do_create_incidents(user, _new_incidents(user, payload.incidents))
+    return Status(
+        201,
+        {
+            "incidents": [
+                {
+                    "id": incident.pk,
+                    "number": incident.number,
+                    "url": reverse("api:get_incident", kwargs={"number": incident.number}),
+                }
+                for incident in incidents
+            ]
+        },
+    )
+
+
 @router.get("incidents/{number}", response=with_errors({200: IncidentDetailOut}, READ_ERRORS))
 def get_incident(request: HttpRequest, number: str) -> Incident:
     """One incident with its timeline (work notes only for service desk staff)."""
@@ -201,7 +291,21 @@ def create_incident(request: HttpRequest, payload: IncidentCreate) -> Status[Inc
             else None
         ),
     )
-    return Status(201, incident_detail_for(user, str(incident.number)))
+    return Status(201, _created_detail(user, incident))
+
+
+def _created_detail(user: User, incident: Incident) -> Incident:
+    """The new incident as its detail shows it, from the instance the action returned: its
+    related records are already loaded, the reporter is its one affected follower, and only
+    the timeline is read (one query instead of re-reading the whole detail)."""
+    incident.affected_count = 1  # type: ignore[attr-defined]
+    incident.is_affected = incident.is_following = incident.reporter_id == user.pk  # type: ignore[attr-defined]
+    incident.visible_timeline = list(  # type: ignore[attr-defined]
+        visible_to(user, TimelineEntry.objects.select_related("author"))
+        .filter(incident=incident)
+        .order_by("created_at", "id")
+    )
+    return incident
 
 
 @router.patch("incidents/{number}", response=with_errors({200: IncidentDetailOut}, WRITE_ERRORS))

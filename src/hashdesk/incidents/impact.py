@@ -45,6 +45,17 @@ def signals_for(incident_id: int) -> Signals:
     return Signals(row["users"], row["sites"], row["departments"], row["vips"] > 0)
 
 
+def signals_of_reporter(reporter: Any) -> Signals:
+    """What ``signals_for`` counts for a new incident, whose only affected person is its
+    reporter: computed from the person already loaded, without a query."""
+    return Signals(
+        affected_users=1,
+        sites=1 if reporter.site else 0,
+        departments=1 if reporter.department else 0,
+        any_vip=bool(reporter.is_vip),
+    )
+
+
 def _rule_met(rule: dict[str, Any], signals: Signals) -> bool:
     for name in THRESHOLDS:
         limit = rule.get(name)

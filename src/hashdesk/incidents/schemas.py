@@ -10,6 +10,7 @@ from pydantic import AliasPath, Field
 from hashdesk.api.pagination import PageParams
 from hashdesk.api.schemas import Input, ObjectId, Output, optional
 from hashdesk.catalog.schemas import ConfigurationItemRef, ServiceRef, TeamRef, VisibilityName
+from hashdesk.incidents.intake import MAX_BATCH
 from hashdesk.incidents.models import DESCRIPTION_MAX, TITLE_MAX
 
 # The vocabularies of hashdesk.incidents.choices, spelled out so the OpenAPI document lists them.
@@ -145,6 +146,16 @@ class AffectedUserOut(Output):
     added_at: datetime
 
 
+class CreatedIncidentOut(Output):
+    id: int
+    number: str
+    url: str = Field(description="This API's address of the incident.")
+
+
+class IncidentBatchOut(Output):
+    incidents: list[CreatedIncidentOut] = Field(description="In the order they were sent.")
+
+
 # --- Query parameters ---------------------------------------------------------------------------
 
 
@@ -177,6 +188,12 @@ class IncidentCreate(Input):
     urgency: LevelValue = 3
     source: ChannelName = "api"
     reporter: ObjectId | None = Field(None, description="Staff only: report for this person.")
+
+
+class IncidentBatchIn(Input):
+    """Incidents to report at once (alert storms, imports): all are recorded, or none."""
+
+    incidents: list[IncidentCreate] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class IncidentUpdate(Input):

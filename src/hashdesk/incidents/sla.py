@@ -10,7 +10,7 @@ assignment group's team stream only, each once per clock (``warned_at`` / ``brea
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -184,8 +184,6 @@ def _settle(
     clocks: list[IncidentSlaClock],
     touched: list[IncidentSlaClock],
     now: datetime,
-    *,
-    create: bool = False,
 ) -> list[str]:
     """Read the touched clocks, store them, sum up the incident and announce what is new."""
     calendars: Calendars = {}
@@ -196,9 +194,7 @@ def _settle(
         op = _record_state(clock, reading.state, now)
         if op is not None:
             pending.append((clock, op))
-    if create:
-        IncidentSlaClock.objects.bulk_create(touched)
-    elif touched:
+    if touched:
         IncidentSlaClock.objects.bulk_update(touched, CACHED_FIELDS)
     fields = _summarise(incident, clocks)
     for clock, op in pending:
@@ -213,23 +209,88 @@ def _clocks(incident: Incident) -> list[IncidentSlaClock]:
 # --- Hooks called by the actions, inside their transaction --------------------------------------
 
 
+def _policies_for(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], SlaPolicy]:
+    """The active policy of each ``(priority, service id)`` pair, in one query.
+
+    The rule of ``SlaPolicy.objects.policy_for``: a service's own policy for the priority wins
+    over the general one (service null). Pairs without an active policy are left out.
+    """
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    rows = (
+        SlaPolicy.objects.filter(
+            Q(service__isnull=True) | Q(service_id__in={service for _, service in wanted}),
+            priority__in={priority for priority, _ in wanted},
+            is_active=True,
+        )
+        .select_related("calendar")
+        .order_by()
+    )
+    general: dict[int, SlaPolicy] = {}
+    own: dict[tuple[int, int], SlaPolicy] = {}
+    for policy in rows:
+        if policy.service_id is None:
+            general[policy.priority] = policy
+        else:
+            own[(policy.priority, policy.service_id)] = policy
+    found = {}
+    for pair in wanted:
+        chosen = own.get(pair) or general.get(pair[0])
+        if chosen is not None:
+            found[pair] = chosen
+    return found
+
+
+def new_clocks(incidents: Sequence[Incident], now: datetime) -> list[IncidentSlaClock]:
+    """Start the response and resolution clocks of incidents being recorded, at ``now``.
+
+    ``start_clocks`` for many: one policy query for them all, one calendar snapshot per
+    calendar and one reading per policy and kind (every clock starts at ``now``). Sets each
+    incident's ``sla_state`` and ``sla_due_at`` and returns the clocks unsaved, for the caller
+    to insert once the incidents exist. An incident without an active policy for its priority
+    (and service) gets no clocks and keeps a blank ``sla_state``.
+
+    A clock that starts now has used none of its target: it is running (paused, on hold), so
+    it has no warning or breach to announce.
+    """
+    policies = _policies_for((incident.priority, incident.service_id) for incident in incidents)
+    calendars: Calendars = {}
+    readings: dict[tuple[int, str, bool], ClockReading] = {}
+    started: list[IncidentSlaClock] = []
+    for incident in incidents:
+        policy = policies.get((incident.priority, incident.service_id))
+        if policy is None:
+            continue
+        clocks = []
+        for kind in SlaKind.values:
+            clock = IncidentSlaClock(incident=incident, kind=kind, started_at=now)
+            _apply_policy(clock, policy)
+            if incident.state == State.ON_HOLD:
+                clock.paused_since = now
+            key = (policy.pk, kind, clock.paused_since is not None)
+            if key not in readings:
+                readings[key] = _read(clock, calendars, now)
+            reading = readings[key]
+            clock.due_at, clock.warning_at = reading.due_at, reading.warning_at
+            _record_state(clock, reading.state, now)
+            clocks.append(clock)
+        _summarise(incident, clocks)
+        started += clocks
+    return started
+
+
 def start_clocks(incident: Incident, now: datetime) -> list[str]:
     """Start the response and resolution clocks with the incident's policy, if it has one.
 
     Without an active policy for the priority (and service) the incident has no clocks and a
     blank ``sla_state``.
     """
-    policy = policy_for(incident.priority, incident.service)
-    if policy is None:
+    clocks = new_clocks([incident], now)
+    if not clocks:
         return []
-    clocks = []
-    for kind in SlaKind.values:
-        clock = IncidentSlaClock(incident=incident, kind=kind, started_at=now)
-        _apply_policy(clock, policy)
-        if incident.state == State.ON_HOLD:
-            clock.paused_since = now
-        clocks.append(clock)
-    return _settle(incident, clocks, clocks, now, create=True)
+    IncidentSlaClock.objects.bulk_create(clocks)
+    return list(SUMMARY_FIELDS)
 
 
 def stop_response(incident: Incident, now: datetime) -> list[str]:

@@ -5,37 +5,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('catalog', '0001_initial'),
-        ('incidents', '0003_attachments_links_major_saved_views'),
+        ("accounts", "0001_initial"),
+        ("catalog", "0001_initial"),
+        ("incidents", "0003_attachments_links_major_saved_views"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['priority', 'created_at'], name='incidents_i_priorit_256f6c_idx'),
+            model_name="incident",
+            index=models.Index(
+                fields=["priority", "created_at"], name="incidents_i_priorit_256f6c_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['updated_at'], name='incidents_i_updated_afa0be_idx'),
+            model_name="incident",
+            index=models.Index(fields=["updated_at"], name="incidents_i_updated_afa0be_idx"),
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['sla_due_at'], name='incidents_i_sla_due_89fdae_idx'),
+            model_name="incident",
+            index=models.Index(fields=["sla_due_at"], name="incidents_i_sla_due_89fdae_idx"),
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(condition=models.Q(('state__in', ['new', 'assigned', 'in_progress', 'on_hold'])), fields=['priority', 'created_at', 'id'], name='incident_open_by_priority'),
+            model_name="incident",
+            index=models.Index(
+                condition=models.Q(("state__in", ["new", "assigned", "in_progress", "on_hold"])),
+                fields=["priority", "created_at", "id"],
+                name="incident_open_by_priority",
+            ),
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(condition=models.Q(('state__in', ['new', 'assigned', 'in_progress', 'on_hold'])), fields=['state', 'assignee', 'assignment_group', 'is_major', 'sla_state', 'sla_due_at'], name='incident_open_queue_counts'),
+            model_name="incident",
+            index=models.Index(
+                condition=models.Q(("state__in", ["new", "assigned", "in_progress", "on_hold"])),
+                fields=[
+                    "state",
+                    "assignee",
+                    "assignment_group",
+                    "is_major",
+                    "sla_state",
+                    "sla_due_at",
+                ],
+                name="incident_open_queue_counts",
+            ),
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(condition=models.Q(('is_major', True)), fields=['state', 'next_update_due_at'], name='incident_open_major'),
+            model_name="incident",
+            index=models.Index(
+                condition=models.Q(("is_major", True)),
+                fields=["state", "next_update_due_at"],
+                name="incident_open_major",
+            ),
         ),
     ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django import template
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -40,3 +42,20 @@ def internal_url(url: str) -> str:
     if text.startswith("/") and not text.startswith("//") and "\\" not in text:
         return text
     return ""
+
+
+@register.simple_tag
+def options(choices: Iterable[tuple[object, object]], selected: object = None) -> SafeString:
+    """``<option>`` elements for ``(value, label)`` pairs; ``selected`` is one value or a
+    collection of values. Written in Python because long lists (services, people) rendered by a
+    template loop cost milliseconds on pages that must answer in a few (docs/performance.md)."""
+    if isinstance(selected, list | tuple | set | frozenset):
+        chosen = {str(value) for value in selected}
+    else:
+        chosen = {str(selected)} if selected not in (None, "") else set()
+    parts = []
+    for value, label in choices:
+        text = str(value)
+        mark = " selected" if text in chosen else ""
+        parts.append(f'<option value="{escape(text)}"{mark}>{escape(str(label))}</option>')
+    return mark_safe("".join(parts))  # noqa: S308 - every value and label is escaped above
