@@ -1,4 +1,4 @@
-"""Email sign-in with lock-out after repeated failures."""
+"""Email sign-in with lock-out after repeated failures, and permissions from roles."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 from hashdesk.accounts.models import User
+from hashdesk.accounts.roles import role_permissions
 
 
 class EmailBackend(ModelBackend):
@@ -35,3 +36,16 @@ class EmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    # Permissions: Hashdesk grants them only through roles (accounts/roles.py), whose groups are
+    # reset to ROLE_PERMISSIONS after every migrate, so the role names the person already has
+    # loaded (User.roles) answer every check without the two permission queries per request
+    # Django's ModelBackend makes. Per-person permissions are not a feature: none are granted.
+
+    def get_user_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        return set()
+
+    def get_group_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        return role_permissions(user_obj.roles)

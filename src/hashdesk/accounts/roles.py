@@ -6,6 +6,8 @@ Permissions are the coarse "may this person manage X" switches. Which records a 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.apps import apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
@@ -55,6 +57,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audit.view_auditentry",
     ],
 }
+
+
+def role_permissions(roles: Iterable[str]) -> set[str]:
+    """The ``app_label.codename`` permissions the given roles carry together."""
+    return {permission for role in roles for permission in ROLE_PERMISSIONS.get(role, ())}
 
 
 @transaction.atomic

@@ -121,12 +121,25 @@ def paginate(
     queryset: QuerySet[M],
     keyset: Keyset,
     params: PageParams,
+    *,
+    ids_first: bool = False,
 ) -> dict[str, Any]:
-    """One page of ``queryset`` in ``keyset`` order, as the body of a page response."""
+    """One page of ``queryset`` in ``keyset`` order, as the body of a page response.
+
+    ``ids_first``: sort only the keys and read the page's rows by id in a second query. For
+    lists whose filter leaves many candidates to sort (no index gives the order) and whose rows
+    are wide or carry per-row subqueries: SQLite otherwise copies every candidate's whole row,
+    and computes its subqueries, into the sorter before it keeps ``limit`` of them.
+    """
     rows = queryset.order_by(*keyset.fields)
     if params.cursor:
         rows = rows.filter(keyset.after(keyset.decode(params.cursor, queryset.model)))
-    items = list(rows[: params.limit + 1])
+    if ids_first:
+        ids = list(rows.values_list("pk", flat=True)[: params.limit + 1])
+        by_id = queryset.in_bulk(ids)
+        items = [by_id[pk] for pk in ids if pk in by_id]
+    else:
+        items = list(rows[: params.limit + 1])
     next_cursor = None
     if len(items) > params.limit:
         items = items[: params.limit]

@@ -232,7 +232,7 @@ def list_incidents(
 ) -> dict[str, Any]:
     """Incidents you may see, newest first."""
     incidents = _filtered(acting_user(request), filters)
-    return paginate(request, response, incidents, INCIDENT_ORDER, filters)
+    return paginate(request, response, incidents, INCIDENT_ORDER, filters, ids_first=True)
 
 
 # Declared before "incidents/{number}": Django tries paths in order, and that one would take
