@@ -1,10 +1,10 @@
-"""Take docs/screenshot.png: the signed-in demo's catalogue, as `make run` serves it.
+"""Take docs/screenshot.png: the demo agent's incident queue, as `make run` serves it.
 
     .venv/bin/python -m tests.browser.screenshot [--phone /tmp/phone.png]
 
 Starts `hashdesk run` (web server, event server, worker) on free loopback ports with a fresh
 data directory, which loads the demo organisation; signs in as the demo agent in Debian's
-Chromium and photographs the catalogue; then stops the process tree with Ctrl-C (SIGINT).
+Chromium and photographs the incident queue; then stops the process tree with Ctrl-C (SIGINT).
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 6
 
 GALLERY = {
     "home": "/",
+    "incident-queue": "/incidents/",
+    "my-incidents": "/incidents/mine/",
+    "report-incident": "/incidents/new/?service=vpn",
     "service-vpn": "/catalogue/vpn/",
     "service-sso": "/catalogue/single-sign-on/",
     "tokens": "/accounts/tokens/",
@@ -131,7 +134,7 @@ def main() -> int:
                     page.get_by_label("Password").fill(DEMO_PASSWORD)
                     page.get_by_role("button", name="Sign in").click()
                     page.wait_for_url(f"{base}/")
-                    page.goto(f"{base}/catalogue/")
+                    page.goto(f"{base}/incidents/")
                     page.wait_for_selector('[data-live-status="live"]', state="attached")
                     page.screenshot(path=path)
                     print(f"wrote {path}")
