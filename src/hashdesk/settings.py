@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "hashdesk.sla",
     "hashdesk.incidents",
     "hashdesk.notify",
+    "hashdesk.wall",
     "hashdesk.web",
 ]
 

@@ -1,0 +1,1 @@
+"""The wall: posts with #hashtags, replies, reactions and follows (docs/wall.md)."""

@@ -1,0 +1,225 @@
+"""Posts, hashtags, mentions, reactions, follows and moderation of the wall.
+
+A post's ``body`` is stored only after secrets were redacted (hashdesk.core.redaction): the
+original text never reaches the database. Counters on Post (replies, reactions) are kept in
+step by the actions so timelines need no aggregate per row.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from hashdesk.wall.choices import (
+    FollowKind,
+    ModerationState,
+    PostKind,
+    PostVisibility,
+    ReactionKind,
+    ReportState,
+    WatchedWordAction,
+)
+
+BODY_MAX = 2_000
+HASHTAG_MAX = 50
+
+
+class Hashtag(models.Model):
+    """A #tag as people type it (stored lower case, without '#'). A service's hashtag binds
+    posts to that service; any other tag is a free topic."""
+
+    name = models.CharField(max_length=HASHTAG_MAX, unique=True)
+    service = models.OneToOneField(
+        "catalog.Service",
+        on_delete=models.SET_NULL,
+        related_name="wall_hashtag",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"#{self.name}"
+
+
+class Post(models.Model):
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wall_posts"
+    )
+    kind = models.CharField(max_length=12, choices=PostKind.choices, default=PostKind.POST)
+    body = models.TextField(max_length=BODY_MAX)
+    body_html = models.TextField(blank=True)
+    # What redaction removed, by kind and count (never the secrets themselves).
+    redactions = models.JSONField(default=list, blank=True)
+    # The first service hashtag of the post; its timeline and its followers see the post.
+    service = models.ForeignKey(
+        "catalog.Service",
+        on_delete=models.SET_NULL,
+        related_name="wall_posts",
+        null=True,
+        blank=True,
+    )
+    hashtags = models.ManyToManyField(Hashtag, related_name="posts", blank=True)
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="wall_mentions", blank=True
+    )
+    visibility = models.CharField(
+        max_length=10, choices=PostVisibility.choices, default=PostVisibility.PUBLIC
+    )
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.PROTECT, related_name="wall_posts", null=True, blank=True
+    )
+    # Threads: a reply names its parent and the thread's first post.
+    reply_to = models.ForeignKey(
+        "self", on_delete=models.PROTECT, related_name="replies", null=True, blank=True
+    )
+    thread_root = models.ForeignKey(
+        "self", on_delete=models.PROTECT, related_name="thread_posts", null=True, blank=True
+    )
+    # The incident the post is about: set when it was promoted or an official update of it.
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        on_delete=models.SET_NULL,
+        related_name="wall_posts",
+        null=True,
+        blank=True,
+    )
+    is_pinned = models.BooleanField(default=False)
+    moderation = models.CharField(
+        max_length=10, choices=ModerationState.choices, default=ModerationState.VISIBLE
+    )
+    moderation_reason = models.CharField(max_length=500, blank=True)
+    reply_count = models.PositiveIntegerField(default=0)
+    like_count = models.PositiveIntegerField(default=0)
+    me_too_count = models.PositiveIntegerField(default=0)
+    thanks_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["created_at", "id"]),
+            models.Index(fields=["service", "created_at"]),
+            models.Index(fields=["author", "created_at"]),
+            models.Index(fields=["thread_root", "created_at"]),
+            models.Index(fields=["kind", "created_at"]),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(is_pinned=True),
+                name="wall_post_pinned",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(visibility=PostVisibility.PUBLIC) | Q(team__isnull=False),
+                name="wall_team_post_has_team",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Post {self.pk} by {self.author_id}"
+
+
+class PostRevision(models.Model):
+    """An earlier text of an edited post (already redacted, like every stored text)."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revisions")
+    body = models.TextField(max_length=BODY_MAX)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["post", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Revision {self.pk} of post {self.post_id}"
+
+
+class Reaction(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wall_reactions"
+    )
+    kind = models.CharField(max_length=10, choices=ReactionKind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["post", "user", "kind"], name="unique_wall_reaction")
+        ]
+        indexes = [models.Index(fields=["user", "kind", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.user_id} on post {self.post_id}"
+
+
+class Follow(models.Model):
+    """Someone follows a service, a hashtag, a person or a thread (``target_id`` by ``kind``)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wall_follows"
+    )
+    kind = models.CharField(max_length=10, choices=FollowKind.choices)
+    target_id = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "target_id"], name="unique_wall_follow")
+        ]
+        indexes = [models.Index(fields=["kind", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} follows {self.kind} {self.target_id}"
+
+
+class PostReport(models.Model):
+    """Someone reported a post to the moderators."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wall_reports"
+    )
+    reason = models.CharField(max_length=500)
+    state = models.CharField(max_length=10, choices=ReportState.choices, default=ReportState.OPEN)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, related_name="+", null=True
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "reporter"], name="unique_wall_report")
+        ]
+        indexes = [models.Index(fields=["state", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Report {self.pk} of post {self.post_id}"
+
+
+class WatchedWord(models.Model):
+    """A word or phrase moderators watch for: posts containing it are refused or held."""
+
+    word = models.CharField(max_length=100, unique=True)
+    action = models.CharField(max_length=10, choices=WatchedWordAction.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["word"]
+
+    def __str__(self) -> str:
+        return self.word
