@@ -106,3 +106,85 @@ def test_team_members_hear_their_team(requester, network_team):
     assert not can_subscribe(requester, streams.team(network_team.pk))
     do_add_team_member(None, network_team, requester)
     assert can_subscribe(requester, streams.team(network_team.pk))
+
+
+# --- Incidents and what hangs off them -------------------------------------------------------
+
+
+@pytest.fixture
+def incidents_by_visibility(requester, vpn_agent, vpn_service):
+    """One incident per record visibility, reported by a colleague of the requester."""
+    from hashdesk.accounts.actions import do_create_user
+    from hashdesk.incidents import actions as incident_actions
+
+    colleague = do_create_user(None, email="colleague@example.test", display_name="Colleague")
+    made = {}
+    for level in Visibility:
+        incident = incident_actions.do_create_incident(
+            colleague, title=f"{level} fault", description="", service=vpn_service
+        )
+        if level != Visibility.INTERNAL:
+            incident = incident_actions.do_update_incident(
+                vpn_agent, incident, expected_version=incident.version, visibility=level
+            )
+        made[level] = incident
+    return made
+
+
+def _attach(incident, *, public):
+    from hashdesk.incidents.models import Attachment
+
+    return Attachment.objects.create(
+        incident=incident,
+        filename="log.txt",
+        content_type="text/plain",
+        size=1,
+        sha256="0" * 64,
+        storage_name=f"matrix-{incident.pk}-{public}",
+        is_public=public,
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_incidents_attachments_links_and_their_streams(request, role, incidents_by_visibility):
+    from hashdesk.incidents.models import Attachment, Incident, IncidentLink
+
+    person = viewer(request, role)
+    staff = role not in {"anonymous", "requester"}
+    # A requester sees a colleague's incident only when it is public; staff see every one.
+    allowed = set(Visibility) if staff else ({Visibility.PUBLIC} if role == "requester" else set())
+    for level, incident in incidents_by_visibility.items():
+        assert can_view(person, incident) is (level in allowed), (role, level)
+        assert can_subscribe(person, streams.incident(incident.pk)) is (level in allowed)
+        public_file, internal_file = _attach(incident, public=True), _attach(incident, public=False)
+        assert can_view(person, public_file) is (level in allowed)
+        # Internal attachments are staff only, like work notes.
+        assert can_view(person, internal_file) is (staff and level in allowed)
+    public, internal = (
+        incidents_by_visibility[Visibility.PUBLIC],
+        incidents_by_visibility[Visibility.INTERNAL],
+    )
+    both_public = IncidentLink.objects.create(
+        from_incident=public, to_incident=incidents_by_visibility[Visibility.CONFIDENTIAL],
+        kind="related",
+    )  # fmt: skip
+    assert can_view(person, both_public) is staff  # one end is confidential
+    to_internal = IncidentLink.objects.create(
+        from_incident=public, to_incident=internal, kind="related"
+    )
+    assert can_view(person, to_internal) is staff
+    assert visible_to(person, Incident.objects.all()).count() == len(allowed)
+    assert visible_to(person, Attachment.objects.filter(is_public=False)).count() == (
+        len(allowed) if staff else 0
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_saved_views_are_personal(request, role, vpn_agent):
+    from hashdesk.incidents.models import SavedView
+
+    mine = SavedView.objects.create(owner=vpn_agent, name="P1 on VPN", query="priority=1")
+    person = viewer(request, role)
+    assert can_view(person, mine) is (role == "vpn_agent")
