@@ -269,6 +269,9 @@ RATE_LIMITS = {
     "password-reset": (env_int("HASHDESK_RATE_PASSWORD_RESET_PER_HOUR", 10), 3600),
     "api-read": (env_int("HASHDESK_RATE_API_READ_PER_MINUTE", 6000), 60),
     "api-write": (env_int("HASHDESK_RATE_API_WRITE_PER_MINUTE", 600), 60),
+    # Wall posts (docs/wall.md): per person, and per address against scripted floods.
+    "wall_post": (env_int("HASHDESK_RATE_WALL_POST_PER_MINUTE", 10), 60),
+    "wall_post_ip": (env_int("HASHDESK_RATE_WALL_POST_IP_PER_MINUTE", 60), 60),
 }
 RATE_LIMITS_ENABLED = env_bool("HASHDESK_RATE_LIMITS", True)
 

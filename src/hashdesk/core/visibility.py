@@ -142,5 +142,10 @@ def can_see_vip_status(user: Viewer, person: Any) -> bool:
     return is_staff(user) or (is_signed_in(user) and user.pk == person.pk)
 
 
+def can_moderate(user: Viewer) -> bool:
+    """Moderating the wall (held posts, reports, hiding, watched words) is staff work."""
+    return is_staff(user)
+
+
 def can_read_audit(user: Viewer) -> bool:
     return is_signed_in(user) and user.has_perm("audit.view_auditentry")

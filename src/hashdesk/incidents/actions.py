@@ -23,6 +23,7 @@ from hashdesk.core import streams
 from hashdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hashdesk.core.events import send_event
 from hashdesk.core.markup import render_markdown
+from hashdesk.core.redaction import redact
 from hashdesk.core.validation import full_clean_or_fail, require_text
 from hashdesk.core.visibility import can_view, is_signed_in, is_staff
 from hashdesk.incidents import impact as impact_policy
@@ -159,15 +160,26 @@ def _note(
     public: bool = True,
     **data: Any,
 ) -> TimelineEntry:
+    redacted = redact(body)
+    if redacted.changed:
+        # What was removed (never the secret), so the page can tell the author.
+        data["redactions"] = [
+            {"kind": f.kind, "count": f.count, "label": f.label} for f in redacted.findings
+        ]
     return TimelineEntry.objects.create(
         incident=incident,
         kind=kind,
         author=actor if is_signed_in(actor) else None,
-        body=body,
-        body_html=render_markdown(body),
+        body=redacted.text,
+        body_html=render_markdown(redacted.text),
         is_public=public,
         data=data,
     )
+
+
+def scrub(text: str) -> str:
+    """``text`` with secrets redacted (hashdesk.core.redaction): what incidents store."""
+    return redact(text).text
 
 
 # --- Shared checks ------------------------------------------------------------------------------
@@ -228,7 +240,7 @@ def _check_description(text: str) -> str:
         raise ValidationFailed(
             f"Description is longer than {DESCRIPTION_MAX} characters.", field="description"
         )
-    return text
+    return scrub(text)
 
 
 def raise_impact(
@@ -323,7 +335,7 @@ def do_update_incident(
     changed: list[str] = []
     for field, value in changes.items():
         if field == "title":
-            value = require_text(value, field="title", max_length=TITLE_MAX)
+            value = scrub(require_text(value, field="title", max_length=TITLE_MAX))
         elif field == "description":
             value = _check_description(value)
         if getattr(incident, field) != value:
@@ -417,7 +429,7 @@ def do_transition(
     if actor is not None and expected_version is None:
         raise ValidationFailed("Say which version of the incident you saw.", field="version")
     incident = _lock(incident, expected_version)
-    notes = (resolution_notes or "").strip()
+    notes = scrub((resolution_notes or "").strip())
     check_transition(
         incident,
         to_state,
@@ -654,6 +666,11 @@ def do_add_update(actor: User, incident: Incident, *, body: str, public: bool) -
     )
     # Work notes go to the staff stream and nowhere else.
     _publish(incident, "timeline", entry=entry, public=public)
+    if public and is_staff(actor):
+        # The desk's public word also appears on the service's wall timeline (docs/wall.md).
+        from hashdesk.wall.actions import publish_official_update
+
+        publish_official_update(incident, entry)
     return entry
 
 

@@ -44,6 +44,7 @@ from hashdesk.incidents.actions import (
     incident_snapshot,
     new_incident_audience,
     raise_impact,
+    scrub,
 )
 from hashdesk.incidents.choices import Category, Channel, ImpactSource, TimelineKind
 from hashdesk.incidents.events import IncidentEvent
@@ -153,7 +154,7 @@ class _Batch:
             raise ValidationFailed("An incident needs a service.", field="service")
         if actor is not None and service.pk not in self.visible_services:
             raise NotFound("No such service.", field="service")
-        title = require_text(item.title, field="title", max_length=TITLE_MAX)
+        title = scrub(require_text(item.title, field="title", max_length=TITLE_MAX))
         description = _check_description(item.description)
         if description not in self.rendered:
             self.rendered[description] = render_markdown(description)

@@ -39,6 +39,7 @@ from hashdesk.incidents.actions import (
     audience,
     entry_snapshot,
     incident_snapshot,
+    scrub,
 )
 from hashdesk.incidents.choices import OPEN_STATES, ImpactSource, Level, TimelineKind
 from hashdesk.incidents.events import MajorIncidentEvent
@@ -236,7 +237,7 @@ def do_declare_major(
     """
     _require_view(actor, incident)
     _require_staff(actor, "declare a major incident")
-    text = require_text(reason, field="reason", max_length=DESCRIPTION_MAX)
+    text = scrub(require_text(reason, field="reason", max_length=DESCRIPTION_MAX))
     if not is_staff(commander) or not commander.is_active:
         raise ValidationFailed(
             f"{commander} is not service desk staff and cannot command an incident.",
@@ -316,6 +317,9 @@ def do_declare_major(
     )
     _publish(incident, "major", entry=entry)
     _announce(incident, "declared", entry=entry)
+    from hashdesk.wall.actions import publish_official_update
+
+    publish_official_update(incident, entry)
     if actor is None or commander.pk != actor.pk:
         do_notify(
             commander,
@@ -360,6 +364,10 @@ def do_post_official_update(actor: User | None, incident: Incident, *, body: str
     )
     _publish(incident, "timeline", entry=entry)
     _announce(incident, "update", entry=entry)
+    # Shown on the service's wall timeline as an official post (docs/wall.md).
+    from hashdesk.wall.actions import publish_official_update
+
+    publish_official_update(incident, entry)
     _tell_involved(
         incident,
         actor,
@@ -380,7 +388,7 @@ def do_stand_down(
     """
     _require_view(actor, incident)
     _require_staff(actor, "stand down a major incident")
-    text = require_text(reason, field="reason", max_length=DESCRIPTION_MAX)
+    text = scrub(require_text(reason, field="reason", max_length=DESCRIPTION_MAX))
     incident = _lock(incident, expected_version)
     _require_open_major(incident, "standing down")
     before = incident_snapshot(incident)

@@ -26,6 +26,7 @@ from hashdesk.accounts.models import User
 from hashdesk.api.pagination import Keyset
 from hashdesk.catalog.models import Service
 from hashdesk.core.errors import DomainError, NotFound, ValidationFailed
+from hashdesk.core.redaction import Finding, Redacted
 from hashdesk.core.visibility import is_staff, visible_to
 from hashdesk.incidents import actions, major_views
 from hashdesk.incidents.api import incident_detail_for, incident_for, visible_incidents
@@ -232,6 +233,9 @@ def add_update(request: HttpRequest, number: str) -> HttpResponse:
             messages.success(
                 request, "Your update is posted." if form.public else "Your work note is added."
             )
+            if entry.data.get("redactions"):
+                found = tuple(Finding(**item) for item in entry.data["redactions"])
+                messages.warning(request, Redacted("", found).summary(before="saving it"))
             return _back_to(incident, f"entry-{entry.pk}")
     return _page(request, number, bound={"update": form})
 
