@@ -14,6 +14,8 @@ from hashdesk.catalog import choices as catalog_choices
 from hashdesk.catalog import schemas as catalog_schemas
 from hashdesk.incidents import choices as incident_choices
 from hashdesk.incidents import schemas as incident_schemas
+from hashdesk.wall import choices as wall_choices
+from hashdesk.wall import schemas as wall_schemas
 
 PAIRS: list[tuple[Any, Any, set[Any]]] = [
     (incident_schemas.StateName, incident_choices.State, set()),
@@ -30,6 +32,12 @@ PAIRS: list[tuple[Any, Any, set[Any]]] = [
     (catalog_schemas.CIKindName, catalog_choices.CIKind, set()),
     (account_schemas.RoleName, account_choices.Role, set()),
     (account_schemas.TeamRoleName, account_choices.TeamRole, set()),
+    (wall_schemas.PostKindName, wall_choices.PostKind, set()),
+    (wall_schemas.PostVisibilityName, wall_choices.PostVisibility, set()),
+    (wall_schemas.ReactionKindName, wall_choices.ReactionKind, set()),
+    (wall_schemas.FollowKindName, wall_choices.FollowKind, set()),
+    (wall_schemas.ModerationStateName, wall_choices.ModerationState, set()),
+    (wall_schemas.ReportStateName, wall_choices.ReportState, set()),
 ]
 
 
