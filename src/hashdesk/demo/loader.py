@@ -25,6 +25,7 @@ from hashdesk.demo.catalogue import CATEGORIES, SERVICES, TEAMS
 from hashdesk.demo.incident_loader import load_incident_history
 from hashdesk.demo.incidents import DEMO_INCIDENTS
 from hashdesk.demo.people import DEMO_PASSWORD, DEMO_SEED, plan_people
+from hashdesk.demo.wall import load_wall, posts_for
 
 DATA_CENTRES = ("DC1", "DC2")
 
@@ -156,12 +157,15 @@ def load_demo(
     *,
     seed: int = DEMO_SEED,
     incidents: int = DEMO_INCIDENTS,
+    posts: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> DemoSummary:
     """Create whatever part of the demo organisation is missing, in one transaction.
 
     Then a year of ``incidents`` incidents, written in bulk (demo/incident_loader.py), but only
-    into a database that has no incidents yet.
+    into a database that has no incidents yet; then about ``posts`` posts on the wall (default:
+    in proportion to ``incidents``, so none without incidents), written in bulk
+    (demo/wall.py), but only into a database that has no posts yet.
     """
     say = progress or (lambda _line: None)
     summary = DemoSummary()
@@ -176,6 +180,11 @@ def load_demo(
         say(f"a year of incidents ({incidents})")
         history = load_incident_history(seed=seed, count=incidents, progress=say)
         for kind, created in history.items():
+            summary.created[kind] = summary.created.get(kind, 0) + created
+        posts = posts_for(incidents) if posts is None else posts
+        say(f"the wall ({posts} posts)")
+        wall = load_wall(seed=seed, count=posts, progress=say)
+        for kind, created in wall.items():
             summary.created[kind] = summary.created.get(kind, 0) + created
     summary.seconds = time.perf_counter() - started
     return summary
