@@ -249,3 +249,21 @@ def test_the_default_follows_the_incidents_and_zero_posts_means_none() -> None:
     assert posts_for(0) == 0
     assert build_parser().parse_args(["demo", "--posts", "0"]).posts == 0
     assert build_parser().parse_args(["demo"]).posts is None
+
+
+def test_the_demo_shows_story_one_a_public_vpn_outage_going_on_now(db):
+    """Story 1, "Is it just me?": the demo requester typing about #vpn finds the open, public
+    VPN incident, similar posts and a last hour far above the usual rate."""
+    from django.utils import timezone
+
+    from hashdesk.accounts.models import User
+    from hashdesk.demo.loader import load_demo
+    from hashdesk.wall import similar
+
+    load_demo(incidents=400, posts=300)
+    requester = User.objects.get(email__startswith="requester@")
+    found = similar.is_it_just_me(requester, "#vpn drops every 5 min since 9am", timezone.now())
+    assert found.service is not None and found.service.slug == "vpn"
+    current = [i for i in found.incidents if i.visibility == "public" and i.state == "in_progress"]
+    assert current, found.incidents
+    assert found.rate is not None and found.rate.recent > found.rate.usual

@@ -62,6 +62,8 @@ LOCAL_ZONE = ZoneInfo("Europe/Berlin")
 DESK_HOURS = CalendarSnapshot.weekly("Europe/Berlin", range(5), time(8), time(18))
 MAJOR_CADENCE_MINUTES = 30
 # Outages bad enough to become major incidents.
+# The service of the outage still going on when the demo is loaded.
+CURRENT_OUTAGE = "vpn"
 MAJOR_SERVICES = ("email", "vpn", "sso", "erp", "internet", "wifi-b", "fileshares")
 DEMO_REQUESTER = "requester@"
 
@@ -888,6 +890,14 @@ def plan_history(
         outage_total += 1 + duplicates
         outage_plans.append((service, duplicates, major))
     outage_starts = [planner.office_moment() for _ in outage_plans]
+    if outage_plans and CURRENT_OUTAGE in texts.OUTAGES:
+        # The newest outage is happening now: VPN has been failing for three quarters of an hour,
+        # so the demo shows story 1 ("Is it just me?"): an open, public incident with a crowd,
+        # and the wall's last-hour burst of reports about it (demo/wall.py).
+        _service, old_duplicates, _major = outage_plans[-1]
+        outage_total -= old_duplicates
+        outage_plans[-1] = (CURRENT_OUTAGE, 0, False)
+        outage_starts[-1] = planner.now - timedelta(minutes=45)
 
     # Regular incidents. Everything "what" is drawn in generation order, before anything that
     # depends on ``now``; they are numbered by creation time at the end.

@@ -41,7 +41,13 @@ from hashdesk.accounts.choices import STAFF_ROLES
 from hashdesk.accounts.models import User
 from hashdesk.catalog.choices import Visibility
 from hashdesk.catalog.models import Service
-from hashdesk.demo.incidents import DEMO_INCIDENTS, HOUR_WEIGHTS, LOCAL_ZONE, WEEKDAY_WEIGHTS
+from hashdesk.demo.incidents import (
+    CURRENT_OUTAGE,
+    DEMO_INCIDENTS,
+    HOUR_WEIGHTS,
+    LOCAL_ZONE,
+    WEEKDAY_WEIGHTS,
+)
 from hashdesk.demo.people import plan_people
 from hashdesk.incidents.choices import Channel, TimelineKind
 from hashdesk.incidents.models import AffectedUser, Incident, TimelineEntry
@@ -412,7 +418,8 @@ class _Planner:
         if not budget or not pool or not self.requesters:
             return
         burst_size = min(LAST_HOUR_BURST, max(3, budget // 2), budget)
-        burst = self.rng.choice(pool)
+        # The burst is about the outage going on now (demo/incidents.py CURRENT_OUTAGE).
+        burst = self.service_by_tag.get(CURRENT_OUTAGE) or self.rng.choice(pool)
         for _ in range(burst_size):
             at = self.now - timedelta(seconds=self.rng.randrange(60, 3_300))
             self._complaint(burst, at)
