@@ -76,6 +76,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "hashdesk.core.middleware.RequestIdMiddleware",
+    "hashdesk.core.middleware.RefuseNulCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "hashdesk.core.middleware.ContentSecurityPolicyMiddleware",
@@ -272,6 +273,8 @@ RATE_LIMITS = {
     # Wall posts (docs/wall.md): per person, and per address against scripted floods.
     "wall_post": (env_int("HASHDESK_RATE_WALL_POST_PER_MINUTE", 10), 60),
     "wall_post_ip": (env_int("HASHDESK_RATE_WALL_POST_IP_PER_MINUTE", 60), 60),
+    # A batch of up to 500 posts (integrations, imports) counts once, in its own bucket.
+    "wall_post_batch": (env_int("HASHDESK_RATE_WALL_POST_BATCH_PER_MINUTE", 30), 60),
 }
 RATE_LIMITS_ENABLED = env_bool("HASHDESK_RATE_LIMITS", True)
 

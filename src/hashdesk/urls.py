@@ -9,5 +9,6 @@ urlpatterns = [
     path("catalogue/", include("hashdesk.catalog.urls")),
     path("incidents/", include("hashdesk.incidents.urls")),
     path("notifications/", include("hashdesk.notify.urls")),
+    path("wall/", include("hashdesk.wall.urls")),
     path("", include("hashdesk.web.urls")),
 ]

@@ -43,7 +43,14 @@ def test_a_signed_in_tour_of_every_page_has_no_console_errors(
     tab.sign_in(administrator)
     tab.wait_until_live()  # the WebSocket connected with the session: CSP connect-src allows it
     paths = nav_paths(tab)
-    assert paths == ["/", "/incidents/", "/catalogue/", "/accounts/teams/", "/accounts/people/"]
+    assert paths == [
+        "/",
+        "/wall/",
+        "/incidents/",
+        "/catalogue/",
+        "/accounts/teams/",
+        "/accounts/people/",
+    ]
     pages = [
         *paths,
         f"/catalogue/{catalogue.slug}/",

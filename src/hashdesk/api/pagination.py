@@ -20,9 +20,9 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from ninja import Schema
 from pydantic import Field
 
+from hashdesk.api.schemas import RefusesNulCharacters
 from hashdesk.core.errors import ValidationFailed
 
 M = TypeVar("M", bound=Model)
@@ -32,7 +32,7 @@ MAX_LIMIT = 200
 MAX_CURSOR_LENGTH = 512
 
 
-class PageParams(Schema):
+class PageParams(RefusesNulCharacters):
     """Query parameters of every list endpoint."""
 
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page.")

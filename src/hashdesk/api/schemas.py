@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # A database id: positive and within a signed 64-bit integer, so no lookup overflows.
 ObjectId = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -23,7 +23,31 @@ def optional(**constraints: Any) -> Any:
     return Field(None, json_schema_extra=_no_default, **constraints)
 
 
-class Input(Schema):
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
+class RefusesNulCharacters(Schema):
+    """No text of a request may hold a NUL character: no person types one, and PostgreSQL
+    cannot store it (SQLite would). Refused as invalid input (422), like Django's form fields
+    do for pages, rather than failing at the database."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        # Ninja hands query and form data over wrapped; look at what it wraps.
+        if _contains_nul(getattr(data, "_obj", data)):
+            raise ValueError("Text may not contain NUL characters (\\u0000).")
+        return data
+
+
+class Input(RefusesNulCharacters):
     """Base of every request body: unknown fields are refused, not silently dropped, and values
     must have their JSON type (strict: "yes" is not a boolean, "7" is not a number)."""
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import structlog
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from hashdesk.core import metrics
 
@@ -92,3 +92,29 @@ class MetricsMiddleware:
             seconds=time.perf_counter() - started,
         )
         return response
+
+
+class RefuseNulCharactersMiddleware:
+    """A NUL character in the address (``%00``) is never a real request: no person or client
+    types one, and PostgreSQL cannot compare text with it. Refuse it as invalid input (422, as
+    the API answers any invalid parameter) before any view runs, so no lookup by a path or
+    query value can reach the database with it. (Request bodies are checked by the API schemas
+    and Django's form fields.)"""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
+            return JsonResponse(
+                {
+                    "type": "urn:hashdesk:problem:invalid",
+                    "title": "Invalid request",
+                    "status": 422,
+                    "detail": "The address may not contain NUL characters (%00).",
+                },
+                status=422,
+                content_type="application/problem+json",
+            )
+        return self.get_response(request)

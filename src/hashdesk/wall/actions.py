@@ -182,7 +182,7 @@ def _require_author_or_staff(actor: User, post: Post, what: str) -> None:
 
 def _lock(post: Post) -> Post:
     return (
-        Post.objects.select_for_update()
+        Post.objects.select_for_update(of=("self",))
         .select_related("author", "service", "incident", "team")
         .get(pk=post.pk)
     )
@@ -197,13 +197,23 @@ def _check_body(body: str | None) -> str:
     return text
 
 
-def _watched(text: str) -> str | None:
-    """The strongest action of the watched words in ``text`` (block before hold), or None."""
-    found: str | None = None
+def watched_patterns() -> list[tuple[re.Pattern[str], str]]:
+    """The watched words as patterns with their action (one query; a batch reads them once)."""
+    patterns = []
     for word, action in WatchedWord.objects.values_list("word", "action"):
         # Any run of spaces between a phrase's words matches: doubling one is no way around it.
         phrase = r"\s+".join(re.escape(part) for part in word.split())
-        if re.search(rf"(?<!\w){phrase}(?!\w)", text, flags=re.IGNORECASE):
+        patterns.append((re.compile(rf"(?<!\w){phrase}(?!\w)", flags=re.IGNORECASE), action))
+    return patterns
+
+
+def _watched(
+    text: str, patterns: Sequence[tuple[re.Pattern[str], str]] | None = None
+) -> str | None:
+    """The strongest action of the watched words in ``text`` (block before hold), or None."""
+    found: str | None = None
+    for pattern, action in watched_patterns() if patterns is None else patterns:
+        if pattern.search(text):
             if action == WatchedWordAction.BLOCK:
                 return WatchedWordAction.BLOCK
             found = WatchedWordAction.HOLD
@@ -296,6 +306,13 @@ def _notify_mentions(post: Post, people: Iterable[User], actor: User) -> None:
         for person in list(people)[:MENTION_NOTIFY_MAX]
         if person.pk != actor.pk and can_view(person, post)
     ]
+    _tell_mentioned(post, recipients, actor)
+
+
+def _tell_mentioned(post: Post, recipients: Sequence[User], actor: User) -> None:
+    """The mention notice itself, to people already known to be allowed to read the post."""
+    if not recipients:
+        return
     do_notify_many(
         recipients,
         kind="wall.mention",
@@ -339,89 +356,19 @@ def do_post(
     """Post ``body`` (or reply to ``reply_to``). Rate limited per person and per address.
 
     The returned post's ``redactions`` tell the author what was removed before storing.
+    A batch of one (wall/ingest.py creates every post), with errors naming the field alone
+    (``body``), as a form or a single API request expects.
     """
+    # Imported here: ingest builds on this module's checks, snapshots and notifications.
+    from hashdesk.wall.ingest import NewPost, ingest
+
     author = _require_signed_in(actor)
-    # Counted before the transaction: a refused post still counts against a flood.
+    # Counted before anything else: a refused post still counts against a flood.
     ratelimit.hit("wall_post", str(author.pk))
     if ip:
         ratelimit.hit("wall_post_ip", ip)
-    with transaction.atomic():
-        return _create_post(
-            author, body=body, reply_to=reply_to, visibility=visibility, team=team, source=source
-        )
-
-
-def _create_post(
-    author: User,
-    *,
-    body: str,
-    reply_to: Post | None,
-    visibility: str,
-    team: Team | None,
-    source: str,
-) -> Post:
-    parent = None
-    if reply_to is not None:
-        _require_visible(author, reply_to)
-        parent = Post.objects.select_for_update().select_related("service").get(pk=reply_to.pk)
-        if parent.deleted_at is not None:
-            raise NotFound("No such post.")
-        if parent.moderation != ModerationState.VISIBLE:
-            raise ValidationFailed(
-                "This post is under review and takes no replies.", field="reply_to"
-            )
-        # A reply is read by the thread's audience: it takes its parent's.
-        visibility, team = parent.visibility, parent.team
-    else:
-        if visibility not in PostVisibility.values:
-            raise ValidationFailed(f"Unknown visibility {visibility!r}.", field="visibility")
-        if visibility == PostVisibility.TEAM:
-            if team is None:
-                raise ValidationFailed("Choose the team for a team post.", field="team")
-            if not is_staff(author) and not author.memberships.filter(team=team).exists():
-                raise Forbidden("You can post to your own teams only.")
-        else:
-            team = None
-    parsed = _Parsed(author, body)
-    service = parsed.service or (parent.service if parent is not None else None)
-    held = parsed.watched == WatchedWordAction.HOLD and not can_moderate(author)
-    post = Post(
-        author=author,
-        kind=PostKind.POST,
-        service=service,
-        visibility=visibility,
-        team=team,
-        reply_to=parent,
-        thread_root_id=(parent.thread_root_id or parent.pk) if parent is not None else None,
-        moderation=ModerationState.HELD if held else ModerationState.VISIBLE,
-        moderation_reason="Contains a watched word" if held else "",
-    )
-    _apply(post, parsed)
-    post.save()
-    post.hashtags.set(parsed.tags)
-    post.mentions.set(parsed.people.values())
-    if parent is not None:
-        Post.objects.filter(pk=parent.pk).update(reply_count=F("reply_count") + 1)
-    trail.record(
-        actor=author,
-        action="wall.post",
-        obj=post,
-        after={
-            "visibility": post.visibility,
-            "team_id": post.team_id,
-            "service_id": post.service_id,
-            "reply_to_id": post.reply_to_id,
-            "moderation": post.moderation,
-            "redactions": post.redactions,
-            "source": source,
-        },
-    )
-    _publish(post, "held" if held else "create")
-    if held:
-        _notify_moderators(post)
-    else:
-        _notify_mentions(post, parsed.people.values(), author)
-    return post
+    item = NewPost(body=body, reply_to=reply_to, visibility=visibility, team=team)
+    return ingest(author, [item], source=source, indexed_fields=False)[0]
 
 
 @transaction.atomic

@@ -24,12 +24,14 @@ from hashdesk.catalog.models import Service
 from hashdesk.core.errors import NotFound, ValidationFailed
 from hashdesk.core.visibility import visible_to
 from hashdesk.incidents.schemas import CreatedIncidentOut
-from hashdesk.wall import actions, similar, timelines, trending
+from hashdesk.wall import actions, ingest, similar, timelines, trending
 from hashdesk.wall.choices import FollowKind
 from hashdesk.wall.models import Follow, Hashtag, Post, PostReport
 from hashdesk.wall.schemas import (
     FollowIn,
     FollowOut,
+    PostBatchIn,
+    PostBatchOut,
     PostCountsOut,
     PostCreate,
     PostEdit,
@@ -135,6 +137,52 @@ def create_post(request: HttpRequest, payload: PostCreate) -> Status[Post]:
         ip=client_address(request),
     )
     return Status(201, _shown(post))
+
+
+@router.post("wall/posts/batch", response=with_errors({201: PostBatchOut}, WRITE_ERRORS))
+def create_posts(request: HttpRequest, payload: PostBatchIn) -> Status[dict[str, Any]]:
+    """Post up to 500 posts at once (integrations, imports): all are posted or none.
+
+    Each item is what ``POST /wall/posts`` takes. An error names the item and its field
+    (``posts[3].body``, pointer ``/posts/3/body``) and posts nothing. A batch counts as one
+    request against its own rate limit (``wall_post_batch``, per person), not as N posts.
+    The answer lists the posts in the order sent.
+    """
+    user = acting_user(request)
+    posts = ingest.do_post_many(user, _new_posts(user, payload.posts), source="api")
+    prefetch_related_objects(posts, *_POST_PREFETCH)
+    return Status(201, {"posts": posts})
+
+
+def _new_posts(user: User, items: list[PostCreate]) -> list[ingest.NewPost]:
+    """A batch's items with their parents and teams looked up through visibility, one query
+    each for the whole batch. An unknown or unseen one names the item (``posts[3].team``)."""
+    parent_ids = {item.reply_to for item in items if item.reply_to is not None}
+    parents = visible_to(user, Post.objects.all()).in_bulk(parent_ids) if parent_ids else {}
+    slugs = {item.team for item in items if item.team is not None}
+    teams = (
+        {team.slug: team for team in visible_to(user, Team.objects.filter(slug__in=slugs))}
+        if slugs
+        else {}
+    )
+    batch = []
+    for index, item in enumerate(items):
+        reply_to = team = None
+        try:
+            if item.reply_to is not None:
+                reply_to = parents.get(item.reply_to)
+                if reply_to is None:
+                    raise NotFound("No such post.", field="reply_to")
+            if item.team is not None:
+                team = teams.get(item.team)
+                if team is None:
+                    raise ValidationFailed(f"There is no team {item.team!r}.", field="team")
+        except (NotFound, ValidationFailed) as error:
+            raise ingest.item_error(error, index) from error
+        batch.append(
+            ingest.NewPost(body=item.body, reply_to=reply_to, visibility=item.visibility, team=team)
+        )
+    return batch
 
 
 @router.get("wall/posts/{int:post_id}", response=with_errors({200: PostOut}, READ_ERRORS))

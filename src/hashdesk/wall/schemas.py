@@ -18,6 +18,7 @@ from hashdesk.catalog.schemas import ServiceRef, TeamRef
 from hashdesk.incidents.models import DESCRIPTION_MAX, TITLE_MAX
 from hashdesk.incidents.schemas import PersonRef, StateName
 from hashdesk.wall.actions import REASON_MAX
+from hashdesk.wall.ingest import MAX_BATCH as POST_BATCH_MAX
 from hashdesk.wall.models import BODY_MAX
 from hashdesk.wall.timelines import PAGE_MAX, PAGE_SIZE
 
@@ -101,6 +102,10 @@ class PostOut(Output):
         if hasattr(value, "all"):
             return list(value.all())
         return value
+
+
+class PostBatchOut(Output):
+    posts: list[PostOut] = Field(description="In the order they were sent.")
 
 
 class PostPage(Output):
@@ -199,6 +204,12 @@ class PostCreate(Input):
     team: str | None = Field(
         None, max_length=100, pattern=SLUG, description="Team slug; needed for a team post."
     )
+
+
+class PostBatchIn(Input):
+    """Posts to make at once (integrations, imports): all are posted, or none."""
+
+    posts: list[PostCreate] = Field(min_length=1, max_length=POST_BATCH_MAX)
 
 
 class PostEdit(Input):
