@@ -41,6 +41,15 @@ def is_staff(user: Viewer) -> bool:
     return is_signed_in(user) and bool(getattr(user, "is_service_desk_staff", False))
 
 
+def staff_condition() -> Q:
+    """``is_staff`` as a filter on people: active, and a staff role or superuser. For the lists
+    of people a record can be assigned to or commanded by; the actions still ask ``is_staff``."""
+    from hashdesk.accounts.choices import STAFF_ROLES
+
+    roles = sorted(str(role) for role in STAFF_ROLES)
+    return Q(is_active=True) & (Q(is_superuser=True) | Q(groups__name__in=roles))
+
+
 def is_administrator(user: Viewer) -> bool:
     return is_signed_in(user) and (user.is_superuser or user.has_role("administrator"))
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from hashdesk.accounts.choices import STAFF_ROLES
 from hashdesk.accounts.models import Team, User
 from hashdesk.catalog.choices import Visibility
 from hashdesk.catalog.models import ConfigurationItem, Service
-from hashdesk.core.visibility import visible_to
+from hashdesk.core.visibility import staff_condition, visible_to
 from hashdesk.incidents.choices import Category, HoldReason, Level, ResolutionCode, State
 from hashdesk.incidents.models import DESCRIPTION_MAX, TITLE_MAX, Incident
 from hashdesk.web.forms import ShellForm
@@ -45,10 +44,9 @@ def configuration_items_for(user: User) -> QuerySet[ConfigurationItem]:
 
 def staff_people(user: User) -> QuerySet[User]:
     """People who may be assigned: active service desk staff (the action checks ``is_staff``)."""
-    staff = Q(is_superuser=True) | Q(groups__name__in=[str(role) for role in STAFF_ROLES])
     return (
         visible_to(user, User.objects.filter(is_active=True))
-        .filter(pk__in=User.objects.filter(staff).values("pk"))
+        .filter(pk__in=User.objects.filter(staff_condition()).values("pk"))
         .order_by("display_name", "id")
     )
 

@@ -16,7 +16,6 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from hashdesk.accounts.choices import STAFF_ROLES
 from hashdesk.accounts.models import User
 from hashdesk.audit import trail
 from hashdesk.catalog.choices import Visibility
@@ -26,7 +25,7 @@ from hashdesk.core import streams
 from hashdesk.core.errors import Conflict, ValidationFailed
 from hashdesk.core.events import send_event
 from hashdesk.core.validation import require_text
-from hashdesk.core.visibility import is_staff, visible_to
+from hashdesk.core.visibility import is_staff, staff_condition, visible_to
 from hashdesk.incidents import sla
 from hashdesk.incidents.actions import (
     _bump,
@@ -78,11 +77,8 @@ def update_overdue(incident: Incident, now: datetime | None = None) -> bool:
 
 def staff_people() -> QuerySet[User]:
     """Everyone who may command a major incident: active service desk staff."""
-    return (
-        User.objects.filter(is_active=True)
-        .filter(Q(is_superuser=True) | Q(groups__name__in=[str(role) for role in STAFF_ROLES]))
-        .distinct()
-        .order_by("display_name", "id")
+    return User.objects.filter(pk__in=User.objects.filter(staff_condition()).values("pk")).order_by(
+        "display_name", "id"
     )
 
 

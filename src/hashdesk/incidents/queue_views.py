@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,7 +25,6 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
-from hashdesk.accounts.choices import STAFF_ROLES
 from hashdesk.accounts.models import Team, User
 from hashdesk.catalog.models import Service
 from hashdesk.core.errors import DomainError, NotFound, ValidationFailed
@@ -40,6 +39,7 @@ from hashdesk.incidents.choices import (
     SlaState,
     State,
 )
+from hashdesk.incidents.forms import staff_people
 from hashdesk.incidents.models import Incident, SavedView
 from hashdesk.incidents.queue_forms import (
     SLA_CHOICES,
@@ -69,10 +69,7 @@ class Lookups:
 
 def _staff_people(user: User) -> QuerySet[User]:
     """People an incident can be assigned to: active service desk staff."""
-    staff = Q(groups__name__in=sorted(str(role) for role in STAFF_ROLES)) | Q(is_superuser=True)
-    return visible_to(
-        user, User.objects.filter(staff, is_active=True).distinct().only("id", "display_name")
-    )
+    return staff_people(user).only("id", "display_name")
 
 
 def _lookups(user: User, *, services: bool = True) -> Lookups:
