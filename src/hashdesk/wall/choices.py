@@ -22,6 +22,9 @@ class ReactionKind(models.TextChoices):
     LIKE = "like", "Like"
     ME_TOO = "me_too", "Me too"
     THANKS = "thanks", "Thanks"
+    # "This answer solved it for me too", on a thread's accepted answer: a ticket someone
+    # did not need to raise, which earns the answer's author reputation once verified.
+    SOLVED = "solved", "Solved it for me too"
 
 
 class FollowKind(models.TextChoices):
@@ -47,3 +50,20 @@ class ReportState(models.TextChoices):
     OPEN = "open", "Open"
     HIDDEN = "hidden", "Post hidden"
     DISMISSED = "dismissed", "Dismissed"
+
+
+class AwardReason(models.TextChoices):
+    """Why an answer's author earns reputation: the asker accepted it, or someone else said
+    it solved their problem too."""
+
+    ACCEPTED = "accepted", "Answer accepted"
+    SOLVED = "solved", "Answer solved it for someone else"
+
+
+class AwardState(models.TextChoices):
+    # Earned but not yet verified: the ticket must stay unraised for the verification window.
+    PENDING = "pending", "Pending verification"
+    CONFIRMED = "confirmed", "Confirmed"
+    # The beneficiary reported an incident on the question's service in the window, the
+    # acceptance was withdrawn or the answer removed.
+    VOID = "void", "Void"

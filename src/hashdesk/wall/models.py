@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hashdesk.wall.choices import (
+    AwardReason,
+    AwardState,
     FollowKind,
     ModerationState,
     PostKind,
@@ -90,6 +92,12 @@ class Post(models.Model):
         blank=True,
     )
     is_pinned = models.BooleanField(default=False)
+    # On a thread's first post: the reply its author accepted as the answer (story 7).
+    accepted_answer = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, related_name="+", null=True, blank=True
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    solved_count = models.PositiveIntegerField(default=0)
     moderation = models.CharField(
         max_length=10, choices=ModerationState.choices, default=ModerationState.VISIBLE
     )
@@ -125,6 +133,44 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return f"Post {self.pk} by {self.author_id}"
+
+
+class MediaAttachment(models.Model):
+    """An image on a post (a Mastodon media attachment): uploaded first, by its uploader, then
+    attached when the post is made (``post`` is null until then). The bytes live under
+    ``settings.ATTACHMENTS_DIR`` with a random ``storage_name``, re-encoded without metadata."""
+
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wall_media"
+    )
+    post = models.ForeignKey(
+        Post, on_delete=models.CASCADE, related_name="media", null=True, blank=True
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    storage_name = models.CharField(max_length=64, unique=True)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    # The alternative text read out by screen readers (Mastodon's "description").
+    description = models.CharField(max_length=1_500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["post", "position", "id"]
+        indexes = [
+            models.Index(fields=["post", "position"]),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(post__isnull=True),
+                name="wall_media_unattached",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Media {self.pk} ({self.filename})"
 
 
 class PostRevision(models.Model):
@@ -223,3 +269,48 @@ class WatchedWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+class ReputationAward(models.Model):
+    """Reputation an answer earned its author for a ticket it prevented (story 7).
+
+    An award starts ``pending`` and is confirmed only when its ``beneficiary`` (the asker, or
+    someone the answer also solved it for) reported no incident on the question's service
+    before ``verify_after`` — the deflection is demonstrated, not assumed."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reputation_awards"
+    )
+    beneficiary = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    answer = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="awards")
+    service = models.ForeignKey(
+        "catalog.Service", on_delete=models.SET_NULL, related_name="+", null=True, blank=True
+    )
+    reason = models.CharField(max_length=10, choices=AwardReason.choices)
+    points = models.PositiveSmallIntegerField()
+    state = models.CharField(max_length=10, choices=AwardState.choices, default=AwardState.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    verify_after = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["answer", "beneficiary", "reason"], name="unique_reputation_award"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["person", "state"]),
+            models.Index(
+                fields=["verify_after"],
+                condition=Q(state="pending"),
+                name="wall_award_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.points} for {self.person_id} ({self.reason}, {self.state})"
