@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Count
@@ -49,21 +50,53 @@ def do_notify(
     return notification
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class Notice:
+    """One notification to be sent: to whom, and what it says."""
+
+    recipient: User
+    kind: str
+    title: str
+    body: str = ""
+    url: str = ""
+
+
 def do_notify_many(
     recipients: Iterable[User], *, kind: str, title: str, body: str = "", url: str = ""
 ) -> list[Notification]:
-    """The same notice for many people at a constant number of queries (not one per person):
-    one insert of the notifications, one count of unread ones, one insert of the events."""
-    people = list({person.pk: person for person in recipients}.values())
-    if not people:
-        return []
+    """The same notice for many people (each once) at a constant number of queries."""
+    people = {person.pk: person for person in recipients}.values()
+    return do_send_notices(
+        Notice(recipient=person, kind=kind, title=title, body=body, url=url) for person in people
+    )
+
+
+def do_send_notices(notices: Iterable[Notice]) -> list[Notification]:
+    """Different notices to different people at a constant number of queries, however many:
+    one insert of the notifications, one count of unread ones, one insert of the events.
+    A batch of posts that each mention someone tells everyone in one go."""
+    pending = list(notices)
+    if not pending:
+        return []  # no savepoint for a post that names nobody
+    with transaction.atomic():
+        return _send(pending)
+
+
+def _send(pending: list[Notice]) -> list[Notification]:
     notifications = Notification.objects.bulk_create(
-        Notification(recipient=person, kind=kind, title=title[:200], body=body, url=url[:500])
-        for person in people
+        Notification(
+            recipient=notice.recipient,
+            kind=notice.kind,
+            title=notice.title[:200],
+            body=notice.body,
+            url=notice.url[:500],
+        )
+        for notice in pending
     )
     unread = dict(
-        Notification.objects.filter(recipient__in=people, read_at__isnull=True)
+        Notification.objects.filter(
+            recipient__in={notice.recipient.pk for notice in pending}, read_at__isnull=True
+        )
         .order_by()
         .values("recipient")
         .annotate(n=Count("pk"))

@@ -27,7 +27,7 @@ from hashdesk.core.redaction import redact
 from hashdesk.core.visibility import can_moderate, can_view, is_signed_in, is_staff, visible_to
 from hashdesk.incidents.choices import FINAL_STATES, Channel
 from hashdesk.incidents.models import Incident, TimelineEntry
-from hashdesk.notify.actions import do_notify_many
+from hashdesk.notify.actions import Notice, do_notify_many, do_send_notices
 from hashdesk.wall import parsing
 from hashdesk.wall.choices import (
     FollowKind,
@@ -311,15 +311,17 @@ def _notify_mentions(post: Post, people: Iterable[User], actor: User) -> None:
 
 def _tell_mentioned(post: Post, recipients: Sequence[User], actor: User) -> None:
     """The mention notice itself, to people already known to be allowed to read the post."""
-    if not recipients:
-        return
-    do_notify_many(
-        recipients,
-        kind="wall.mention",
-        title=f"{actor.display_name} mentioned you on the wall",
-        body=post.body[:280],
-        url=POST_URL.format(pk=post.pk),
-    )
+    do_send_notices(mention_notices(post, recipients, actor))
+
+
+def mention_notices(post: Post, recipients: Sequence[User], actor: User) -> list[Notice]:
+    """What each person ``post`` names is told (they are known to be allowed to read it)."""
+    title = f"{actor.display_name} mentioned you on the wall"
+    url = POST_URL.format(pk=post.pk)
+    return [
+        Notice(recipient=person, kind="wall.mention", title=title, body=post.body[:280], url=url)
+        for person in {person.pk: person for person in recipients}.values()
+    ]
 
 
 def _notify_moderators(post: Post) -> None:

@@ -10,8 +10,9 @@ services the author may see, the parents of replies and the author's teams. One 
 refuses the whole batch, naming it (``posts[3].body``), and nothing is written. The write
 transaction then costs the same statements whatever the batch's size: hashtag rows (insert the
 new ones, read them all), one insert of the posts, one per through table (hashtags, mentions),
-one update of the parents' reply counters, one insert of audit entries and one of events. Only
-notifications are per post: each mention or held post tells its own people its own text.
+one update of the parents' reply counters, one insert of audit entries and one of events.
+Mention notices are sent together too (one insert, one unread count, one insert of events),
+each with its own post's text; only a held post's notice to moderators is per post.
 """
 
 from __future__ import annotations
@@ -33,14 +34,15 @@ from hashdesk.core.errors import DomainError, Forbidden, NotFound, ValidationFai
 from hashdesk.core.events import send_events
 from hashdesk.core.redaction import redact
 from hashdesk.core.visibility import can_moderate, is_staff, visible_to
+from hashdesk.notify.actions import do_send_notices
 from hashdesk.wall import parsing
 from hashdesk.wall.actions import (
     MENTION_NOTIFY_MAX,
     _check_body,
     _notify_moderators,
     _require_signed_in,
-    _tell_mentioned,
     _watched,
+    mention_notices,
     post_snapshot,
     post_streams,
     watched_patterns,
@@ -308,13 +310,19 @@ class _Batch:
         for person, post_ids in named.values():
             seen = visible_to(person, Post.objects.filter(pk__in=post_ids))
             readable.update((person.pk, pk) for pk in seen.values_list("pk", flat=True))
-        for item in self.prepared:
-            recipients = [
-                person
-                for person in item.people[:MENTION_NOTIFY_MAX]
-                if (person.pk, item.post.pk) in readable
-            ]
-            _tell_mentioned(item.post, recipients, author)
+        do_send_notices(
+            notice
+            for item in self.prepared
+            for notice in mention_notices(
+                item.post,
+                [
+                    person
+                    for person in item.people[:MENTION_NOTIFY_MAX]
+                    if (person.pk, item.post.pk) in readable
+                ],
+                author,
+            )
+        )
 
 
 def _visible_parents(author: User, items: Sequence[NewPost]) -> dict[int, Post]:
