@@ -13,6 +13,7 @@ from hashdesk.core.models import Event
 from hashdesk.incidents import actions
 from hashdesk.incidents.lifecycle import TRANSITIONS
 from hashdesk.incidents.models import Incident, TimelineEntry
+from hashdesk.notify.models import Notification
 
 REQUIREMENTS = {
     "on_hold": {"hold_reason": "awaiting_user"},
@@ -150,6 +151,32 @@ def test_reopen_clears_the_resolution(vpn_agent, network_team, vpn_incident):
     assert incident.resolved_at and incident.resolution_code == "solved"
     reopened = move(vpn_agent, incident, "in_progress")
     assert (reopened.resolved_at, reopened.resolution_code) == (None, "")
+
+
+@pytest.mark.django_db
+def test_resolving_tells_everyone_affected_and_following_but_not_the_resolver(
+    requester, other_requester, vpn_agent, network_team, vpn_incident
+):
+    actions.do_add_affected_user(vpn_agent, vpn_incident, other_requester, channel="web")
+    vpn_incident.refresh_from_db()
+    bring_to(vpn_agent, vpn_incident, "resolved", network_team)
+    told = Notification.objects.filter(kind="incident.resolved")
+    assert set(told.values_list("recipient", flat=True)) == {requester.pk, other_requester.pk}
+    assert told.first().body == "Restarted the gateway."
+
+
+@pytest.mark.django_db
+def test_a_confidential_incident_is_resolved_quietly_for_requesters(
+    requester, vpn_agent, problem_manager, network_team, vpn_incident
+):
+    actions.do_follow(problem_manager, vpn_incident)
+    vpn_incident.refresh_from_db()
+    incident = actions.do_update_incident(
+        vpn_agent, vpn_incident, expected_version=vpn_incident.version, visibility="confidential"
+    )
+    bring_to(vpn_agent, incident, "resolved", network_team)
+    told = Notification.objects.filter(kind="incident.resolved")
+    assert list(told.values_list("recipient", flat=True)) == [problem_manager.pk]
 
 
 @pytest.mark.django_db

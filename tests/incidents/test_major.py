@@ -234,6 +234,17 @@ def test_official_update_resets_the_due_time_and_tells_everyone(
     assert AuditEntry.objects.filter(action="incident.official_update").count() == 1
 
 
+def test_an_official_update_tells_people_only_its_redacted_text(
+    problem_manager, requester, major_incident
+):
+    major.do_post_official_update(
+        problem_manager, major_incident, body="Use the break-glass account, password: Sunny-Day-42"
+    )
+    notice = Notification.objects.get(kind="incident.official_update", recipient=requester)
+    assert "Sunny-Day-42" not in notice.body
+    assert "[redacted password]" in notice.body
+
+
 def test_official_update_notifies_at_constant_queries(
     problem_manager, major_incident, make_person, query_count
 ):

@@ -12,6 +12,7 @@ from hashdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hashdesk.core.visibility import can_subscribe, visible_to
 from hashdesk.incidents import actions
 from hashdesk.incidents.models import AffectedUser, Incident, IncidentFollower, TimelineEntry
+from hashdesk.notify.models import Notification
 
 
 @pytest.fixture
@@ -167,10 +168,14 @@ def test_publishing_an_update_costs_the_same_for_many_affected_people(
         person = make_person(f"p{n}@example.test", roles=[Role.REQUESTER])
         actions.do_add_affected_user(vpn_agent, public_incident, person, channel="web")
     assert cost() == few
+    # Each of them was told about the last update (incidents.notices).
+    told = Notification.objects.filter(kind="incident.update", recipient__email__startswith="p")
+    assert told.count() == 10
     # A staff update of a public incident is also an official post on the wall (its row, audit
-    # row and event: 9 more). PostgreSQL adds the advisory-lock queries that order events and
-    # the audit chain, two for the update and two for the post.
-    assert few <= (29 if connection.vendor == "postgresql" else 25)
+    # row and event: 9 more) and a notice to the people involved (who they are, the notices
+    # and their events: 9 more). PostgreSQL adds the advisory-lock queries that order events
+    # and the audit chain: two for the update, two for the post, one for the notices.
+    assert few <= (39 if connection.vendor == "postgresql" else 34)
 
 
 @pytest.mark.django_db
@@ -222,7 +227,9 @@ def test_secrets_are_redacted_before_anything_is_stored_or_published(
             "title", "description", "description_html"
         )
     ) + str(TimelineEntry.objects.filter(incident=incident).values_list("body", "body_html"))
-    shown = stored + str([e.payload for e in events])
+    told = str(Notification.objects.values_list("title", "body"))
+    assert "Update on INC-" in told  # the reporter was told of the update, without its secret
+    shown = stored + str([e.payload for e in events]) + told
     for secret in ("Hunter2Hunter2", "4111 1111 1111 1111", "s3cr3t-Pass", "ghp_abcdefghij"):
         assert secret not in shown
     assert "[redacted password]" in incident.title

@@ -486,11 +486,21 @@ def do_transition(
         after=incident_snapshot(incident),
     )
     _publish(incident, "transition", entry=entry)
-    if to_state == State.RESOLVED and incident.is_major:
-        # Imported here: incidents.major builds on this module.
+    if to_state == State.RESOLVED:
+        # Imported here: incidents.major and incidents.notices build on this module.
         from hashdesk.incidents.major import announce_major_resolution
+        from hashdesk.incidents.notices import excerpt, tell_involved
 
-        announce_major_resolution(incident)
+        if incident.is_major:
+            announce_major_resolution(incident)
+        else:
+            tell_involved(
+                incident,
+                actor,
+                kind="incident.resolved",
+                title=f"Resolved: {incident.number} {incident.title}",
+                body=excerpt(incident.resolution_notes),
+            )
     return incident
 
 
@@ -667,10 +677,19 @@ def do_add_update(actor: User, incident: Incident, *, body: str, public: bool) -
     # Work notes go to the staff stream and nowhere else.
     _publish(incident, "timeline", entry=entry, public=public)
     if public and is_staff(actor):
-        # The desk's public word also appears on the service's wall timeline (docs/wall.md).
+        # The desk's public word also appears on the service's wall timeline (docs/wall.md)
+        # and reaches everyone affected and following. Imported here: both build on this module.
+        from hashdesk.incidents.notices import excerpt, tell_involved
         from hashdesk.wall.actions import publish_official_update
 
         publish_official_update(incident, entry)
+        tell_involved(
+            incident,
+            actor,
+            kind="incident.update",
+            title=f"Update on {incident.number}: {incident.title}",
+            body=excerpt(entry.body),  # the redacted text, never what was typed
+        )
     return entry
 
 

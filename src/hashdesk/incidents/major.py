@@ -45,13 +45,12 @@ from hashdesk.incidents.events import MajorIncidentEvent
 from hashdesk.incidents.linking import incident_url, is_confidential
 from hashdesk.incidents.models import (
     DESCRIPTION_MAX,
-    AffectedUser,
     Incident,
-    IncidentFollower,
     TimelineEntry,
 )
+from hashdesk.incidents.notices import excerpt, tell_involved
 from hashdesk.incidents.priority import priority_for
-from hashdesk.notify.actions import do_notify, do_notify_many
+from hashdesk.notify.actions import do_notify
 
 # States in which a major incident is still being worked and communicated.
 DEFAULT_CADENCE_MINUTES = 30
@@ -166,28 +165,6 @@ def _announce(incident: Incident, op: str, *, entry: TimelineEntry | None = None
         ),
         streams=major_streams(incident, service_ids),
     )
-
-
-def _tell_involved(
-    incident: Incident, actor: User | None, *, kind: str, title: str, body: str
-) -> None:
-    """One notification to each affected person and follower (but not the one who acted), at a
-    constant number of queries however many they are."""
-    people = User.objects.filter(
-        Q(pk__in=AffectedUser.objects.filter(incident=incident).values("user_id"))
-        | Q(pk__in=IncidentFollower.objects.filter(incident=incident).values("user_id"))
-    )
-    if actor is not None:
-        people = people.exclude(pk=actor.pk)
-    if is_confidential(incident):
-        # Requesters may be recorded on it, but only staff may hear of it.
-        people = people.filter(pk__in=staff_people().values("pk"))
-    do_notify_many(people, kind=kind, title=title, body=body, url=incident_url(incident))
-
-
-def _excerpt(text: str, limit: int = 280) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _check_cadence(minutes: int) -> int:
@@ -364,12 +341,12 @@ def do_post_official_update(actor: User | None, incident: Incident, *, body: str
     from hashdesk.wall.actions import publish_official_update
 
     publish_official_update(incident, entry)
-    _tell_involved(
+    tell_involved(
         incident,
         actor,
         kind="incident.official_update",
         title=f"Update on {incident.number}: {incident.title}",
-        body=_excerpt(text),
+        body=excerpt(entry.body),
     )
     return entry
 
@@ -431,12 +408,12 @@ def announce_major_resolution(incident: Incident) -> None:
     if not incident.is_major:
         return
     _announce(incident, "resolved")
-    _tell_involved(
+    tell_involved(
         incident,
         None,
         kind="incident.major_resolved",
         title=f"Resolved: {incident.number} {incident.title}",
-        body=_excerpt(incident.resolution_notes),
+        body=excerpt(incident.resolution_notes),
     )
 
 
