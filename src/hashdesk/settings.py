@@ -9,6 +9,7 @@ secret, allowed hosts and HTTPS. See docs/deploy.md.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -275,6 +276,8 @@ RATE_LIMITS = {
     "wall_post_ip": (env_int("HASHDESK_RATE_WALL_POST_IP_PER_MINUTE", 60), 60),
     # A batch of up to 500 posts (integrations, imports) counts once, in its own bucket.
     "wall_post_batch": (env_int("HASHDESK_RATE_WALL_POST_BATCH_PER_MINUTE", 30), 60),
+    # Images uploaded for wall posts (docs/wall.md, "Images"), per person.
+    "wall_media": (env_int("HASHDESK_RATE_WALL_MEDIA_PER_MINUTE", 30), 60),
 }
 RATE_LIMITS_ENABLED = env_bool("HASHDESK_RATE_LIMITS", True)
 
@@ -302,6 +305,9 @@ INCIDENT_IMPACT_POLICY = json.loads(
     )
 )
 INCIDENT_AUTO_CLOSE_DAYS = env_int("HASHDESK_INCIDENT_AUTO_CLOSE_DAYS", 7)
+# Answers on the wall (docs/wall.md, "Answers and reputation"): an award is confirmed when its
+# beneficiary raised no ticket on the question's service for this long after earning it.
+WALL_DEFLECTION_WINDOW = timedelta(hours=env_int("HASHDESK_WALL_DEFLECTION_WINDOW_HOURS", 48))
 # Attachments (docs/incidents.md, "Attachments"): the bytes live here, outside every static or
 # web root, under random names, and are served only through a permission check. Scaled out,
 # every web host must see the same directory (shared storage; docs/deploy.md).
@@ -312,12 +318,15 @@ _ATTACHMENT_TYPES = (
     "png jpg jpeg gif webp pdf txt log csv json xml yaml yml md docx xlsx pptx odt ods odp"
 )
 ATTACHMENT_TYPES = env_list("HASHDESK_ATTACHMENT_TYPES", _ATTACHMENT_TYPES.split())
+# Images on wall posts (docs/wall.md, "Images"): PNG, JPEG, GIF and WebP, re-encoded without
+# metadata. Never more than ATTACHMENT_MAX_BYTES, the most any upload may hold.
+WALL_MEDIA_MAX_BYTES = env_int("HASHDESK_WALL_MEDIA_MAX_BYTES", 8 * 1024 * 1024)
 # Uploaded files above this size wait on disk (Django's temporary files) rather than in memory;
 # the first handler stops keeping a file's bytes once it is over ATTACHMENT_MAX_BYTES, so an
 # oversized upload is read to the end but never stored whole.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_HANDLERS = [
-    "hashdesk.incidents.attachments.UploadSizeCap",
+    "hashdesk.core.uploads.UploadSizeCap",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]

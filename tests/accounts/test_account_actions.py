@@ -74,7 +74,7 @@ def test_repeated_failures_lock_the_account(requester):
 def test_token_is_shown_once_stored_hashed_and_authenticates(requester, capture_events):
     with capture_events() as events:
         token, raw = actions.do_create_api_token(requester, name="laptop script", scope="write")
-    assert raw.startswith("hd_") and raw.split("_")[2] not in token.secret_hash
+    assert raw.startswith("hd_") and raw.split("_", 2)[2] not in token.secret_hash
     assert authenticate_token(raw) == token
     assert authenticate_token(raw + "x") is None
     assert authenticate_token("garbage") is None

@@ -333,6 +333,7 @@ def test_react_and_unreact_answer_the_counts(requester, other_requester, other_a
         "like_count": 1,
         "me_too_count": 0,
         "thanks_count": 0,
+        "solved_count": 0,
     }
     assert [e.op for e in events] == ["reaction"]
     assert_problem(other_api.post(f"/api/v1/wall/posts/{post.pk}/reactions/like"), 409)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import transaction
 
 from hashdesk.accounts.models import User
 from hashdesk.wall import actions
@@ -48,6 +49,23 @@ def test_a_new_post_is_announced_and_shown_on_request(
     ).wait_for()
     assert mine.console_errors == []
     assert theirs.console_errors == []
+
+
+def test_replies_arrive_live_below_the_conversation(
+    open_tab: Any, requester: User, other_requester: User
+) -> None:
+    question = actions.do_post(requester, body="Which printer prints A3 on floor 2?")
+    tab = open_tab()
+    tab.sign_in(requester)
+    tab.open(f"/wall/posts/{question.pk}/")
+    tab.wait_until_live()
+    with transaction.atomic():
+        actions.do_post(other_requester, body="The one by the kitchen does A3.", reply_to=question)
+    tab.page.get_by_role("button", name="1 new reply — show").click()
+    posts = tab.page.locator("[data-wall-list] > [data-post-id]")
+    posts.last.get_by_text("The one by the kitchen does A3.").wait_for()
+    assert posts.count() == 2
+    assert tab.console_errors == []
 
 
 def test_team_posts_reach_the_team_live(

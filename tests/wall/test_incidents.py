@@ -49,6 +49,28 @@ def test_promoting_posts_creates_one_incident_with_every_author_affected(
         actions.do_promote_to_incident(vpn_agent, posts[:1], title="Again", service=vpn_service)
 
 
+def test_a_public_burst_makes_a_public_incident_and_a_team_post_an_internal_one(
+    requester, other_requester, finance_team, vpn_agent, vpn_service
+):
+    burst = [
+        actions.do_post(requester, body="#vpn down"),
+        actions.do_post(other_requester, body="#vpn down here too"),
+    ]
+    incident = actions.do_promote_to_incident(
+        vpn_agent, burst, title="VPN down", service=vpn_service
+    )
+    assert incident.visibility == Visibility.PUBLIC
+    assert can_view(other_requester, incident)
+    team_post = actions.do_post(
+        requester, body="#vpn down in finance", visibility="team", team=finance_team
+    )
+    internal = actions.do_promote_to_incident(
+        vpn_agent, [team_post], title="VPN down in finance", service=vpn_service
+    )
+    assert internal.visibility == Visibility.INTERNAL
+    assert not can_view(other_requester, internal) and can_view(requester, internal)
+
+
 def test_a_staff_public_update_becomes_an_official_post(
     vpn_incident, vpn_agent, requester, other_requester, capture_events
 ):

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from hashdesk.accounts.models import Team, User
 from hashdesk.catalog.models import Service
+from hashdesk.incidents import actions as incident_actions
 from hashdesk.incidents.models import Incident
 from hashdesk.wall import actions
 from hashdesk.wall.choices import FollowKind, PostVisibility, WatchedWordAction
@@ -414,6 +415,32 @@ def test_fragment_lists_only_newer_posts_of_the_same_timeline(
     assert Hashtag.objects.filter(name="printers").exists()
 
 
+def test_a_threads_fragment_lists_its_new_replies_oldest_first_to_its_audience(
+    client_for: Any, requester: User, other_requester: User, finance_team: Team
+) -> None:
+    question = actions.do_post(requester, body="Who has the projector key?")
+    actions.do_post(other_requester, body="Reception has it", reply_to=question)
+    actions.do_post(other_requester, body="Or ask facilities", reply_to=question)
+    actions.do_post(other_requester, body="Unrelated post")
+    page = _html(client_for(requester).get(f"/wall/posts/{question.pk}/"))
+    fragment_url = f"/wall/fragment/?timeline=thread&amp;id={question.pk}"
+    assert f'data-fragment-url="{fragment_url}"' in page
+    html = _html(
+        client_for(requester).get(
+            "/wall/fragment/", {"timeline": "thread", "id": question.pk, "since": question.pk}
+        )
+    )
+    assert 'data-count="2"' in html and "Unrelated" not in html
+    assert html.index("Reception has it") < html.index("Or ask facilities")
+    team_thread = actions.do_post(
+        requester, body="Budget figures", visibility="team", team=finance_team
+    )
+    outsider = client_for(other_requester).get(
+        "/wall/fragment/", {"timeline": "thread", "id": team_thread.pk, "since": 0}
+    )
+    assert outsider.status_code == 404
+
+
 # --- Staff: promote to an incident, moderation --------------------------------------------------
 
 
@@ -474,6 +501,10 @@ def test_incident_chip_links_only_when_the_viewer_may_open_it(
     post = actions.do_post(requester, body="#vpn broken")
     incident = actions.do_promote_to_incident(
         vpn_agent, [post], title="VPN broken", service=vpn_service
+    )
+    # Promoted from a public post it is public; the desk makes it internal.
+    incident_actions.do_update_incident(
+        vpn_agent, incident, expected_version=incident.version, visibility="internal"
     )
     link = reverse("incidents:detail", args=[incident.number])
     assert link in _html(client_for(requester).get("/wall/everyone/"))  # the reporter

@@ -21,7 +21,13 @@ def test_reactions_count_and_send_the_new_counts(requester, other_requester, cap
     assert (post.like_count, post.thanks_count, post.me_too_count) == (2, 1, 0)
     [event] = events
     assert event.op == "reaction"
-    assert event.payload["post"]["counts"] == {"replies": 0, "like": 1, "me_too": 0, "thanks": 0}
+    assert event.payload["post"]["counts"] == {
+        "replies": 0,
+        "like": 1,
+        "me_too": 0,
+        "thanks": 0,
+        "solved": 0,
+    }
     with pytest.raises(Conflict):
         actions.do_react(other_requester, post, ReactionKind.LIKE)
     actions.do_unreact(other_requester, post, ReactionKind.LIKE)

@@ -31,6 +31,9 @@ def test_open_incidents_similar_posts_and_the_rate(
     )
     draft = "#vpn keeps disconnecting every few minutes"
     # An internal incident is for the people involved: not shown to others.
+    incident = incident_actions.do_update_incident(
+        vpn_agent, incident, expected_version=incident.version, visibility=Visibility.INTERNAL
+    )
     assert similar.is_it_just_me(requester, draft, timezone.now()).incidents == []
     incident = incident_actions.do_update_incident(
         vpn_agent, incident, expected_version=incident.version, visibility=Visibility.PUBLIC

@@ -18,34 +18,23 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from hashdesk.core.errors import DomainError, NotFound
+from hashdesk.core.uploads import file_response
 from hashdesk.core.visibility import visible_to
 from hashdesk.incidents.attachments import do_add_attachment, open_stored, served_content_type
 from hashdesk.incidents.models import Attachment, Incident
 from hashdesk.web.forms import raise_if_forbidden
 from hashdesk.web.requests import current_user
 
-# What a served file may do in a browser: nothing. ``sandbox`` also gives it an opaque origin,
-# so even a file a browser decided to render could not read this site's cookies or pages.
-ATTACHMENT_CSP = "default-src 'none'; sandbox"
-
 
 def attachment_response(attachment: Attachment) -> FileResponse:
     """The stored bytes with the headers every download gets (the pages and the API)."""
-    content_type = served_content_type(attachment)
-    response = FileResponse(
+    return file_response(
         open_stored(attachment),
-        # Images are shown in the browser; everything else is saved, never opened in place.
-        as_attachment=not attachment.content_type.startswith("image/"),
         filename=attachment.filename,
-        content_type=content_type,
+        content_type=served_content_type(attachment),
+        # Images are shown in the browser; everything else is saved, never opened in place.
+        inline=attachment.content_type.startswith("image/"),
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = ATTACHMENT_CSP
-    response["Cross-Origin-Resource-Policy"] = "same-origin"
-    # Personal to the viewer (it passed a permission check): no shared cache may keep it, and
-    # the browser asks again, so a file that became invisible is not served from its cache.
-    response["Cache-Control"] = "private, no-cache"
-    return response
 
 
 @login_required

@@ -9,59 +9,52 @@ The bytes are streamed into a private temporary file under ``settings.ATTACHMENT
 their size (stopping at ``settings.ATTACHMENT_MAX_BYTES``) and SHA-256 are computed, then renamed
 to a random ``storage_name`` that owes nothing to the uploader and nothing to the incident (a
 merge moves an attachment by changing its ``incident`` only). A failure anywhere before the
-commit removes the file, so no half-written attachment is left. docs/incidents.md,
-"Attachments".
+commit removes the file, so no half-written attachment is left. Receiving, storing and serving
+are ``core.uploads`` (shared with wall images); what may be attached is decided here.
+docs/incidents.md, "Attachments".
 """
 
 from __future__ import annotations
 
-import codecs
-import hashlib
-import logging
-import os
-import secrets
-import tempfile
-import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler
 from django.db import transaction
 from django.db.models import QuerySet
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from hashdesk.accounts.models import User
 from hashdesk.audit import trail
+from hashdesk.core import uploads
 from hashdesk.core.errors import (
     Forbidden,
     NotFound,
-    PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
 )
+from hashdesk.core.uploads import INCOMING as INCOMING
+from hashdesk.core.uploads import (
+    Received,
+    clean_filename,
+    extension,
+    human_size,
+    new_storage_name,
+    receive,
+    remove_after_commit,
+)
+from hashdesk.core.uploads import UploadSizeCap as UploadSizeCap
+from hashdesk.core.uploads import storage_path as storage_path
 from hashdesk.core.visibility import can_view, is_staff, visible_to
 from hashdesk.incidents.actions import _lock, _note, _publish, _require_staff, _require_view
 from hashdesk.incidents.choices import FINAL_STATES, TimelineKind
 from hashdesk.incidents.models import Attachment, Incident
-
-logger = logging.getLogger(__name__)
-
-FILENAME_MAX = 255
-FALLBACK_FILENAME = "attachment"
-# Enough of the start of a file for every signature checked below.
-HEAD_BYTES = 64
-# Temporary files of uploads in progress live in this subdirectory of ATTACHMENTS_DIR: on the
-# same file system as the stored files (so the final rename is atomic), and never served.
-INCOMING = ".incoming"
-
 
 # --- What may be attached -----------------------------------------------------------------------
 
@@ -222,14 +215,6 @@ def served_content_type(attachment: Attachment) -> str:
     return attachment.content_type
 
 
-def human_size(size: int) -> str:
-    """ "10 MB" for whole mebibytes (the usual limits), else Django's "1.5 MB"."""
-    mebibyte = 1024 * 1024
-    if size >= mebibyte and size % mebibyte == 0:
-        return f"{size // mebibyte} MB"
-    return str(filesizeformat(size))
-
-
 @dataclass(frozen=True)
 class Limits:
     """What the upload form tells people, derived from the settings."""
@@ -258,141 +243,29 @@ def upload_limits() -> Limits:
     )
 
 
-# --- Names --------------------------------------------------------------------------------------
+# --- Storage (core.uploads; the names stay importable from here) ------------------------------
 
 
-def clean_filename(raw: str) -> str:
-    """The uploader's file name made safe to show and to put in Content-Disposition.
-
-    Any directory part is dropped (``../../etc/passwd`` is ``passwd``), control and format
-    characters go (including the right-to-left override that makes ``gnp.exe`` read as
-    ``exe.png``), leading and trailing dots and spaces go, and the result keeps its extension
-    within 255 characters. A name with nothing left becomes "attachment".
-    """
-    name = unicodedata.normalize("NFC", raw or "")
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if not unicodedata.category(ch).startswith("C"))
-    name = name.strip(" .")
-    if len(name) > FILENAME_MAX:
-        stem, dot, ext = name.rpartition(".")
-        if dot and 0 < len(ext) <= 16:
-            name = f"{stem[: FILENAME_MAX - len(ext) - 1].rstrip(' .')}.{ext}"
-        else:
-            name = name[:FILENAME_MAX].rstrip(" .")
-    return name or FALLBACK_FILENAME
-
-
-def extension(filename: str) -> str:
-    stem, dot, ext = filename.rpartition(".")
-    return ext.lower() if dot and stem else ""
-
-
-# --- Storage ------------------------------------------------------------------------------------
-
-
-def attachments_dir() -> Path:
-    directory = Path(settings.ATTACHMENTS_DIR)
-    (directory / INCOMING).mkdir(mode=0o700, parents=True, exist_ok=True)
-    return directory
-
-
-def storage_path(storage_name: str) -> Path:
-    """Where a stored file lives: fanned out over 256 subdirectories by its first two
-    characters, so no directory grows to hundreds of thousands of entries."""
-    return Path(settings.ATTACHMENTS_DIR) / storage_name[:2] / storage_name
-
-
-class UploadSizeCap(FileUploadHandler):
-    """The first upload handler (settings.FILE_UPLOAD_HANDLERS): passes on at most one byte
-    more than ``ATTACHMENT_MAX_BYTES`` of each uploaded file.
-
-    Django receives an upload whole before any view runs; without this a 5 GB upload would fill
-    the temporary directory before being refused. With it the rest of an oversized file is read
-    and dropped, and the action still sees that the file is too large (one byte over is enough).
-    No upload anywhere in Hashdesk may be larger than an attachment.
-    """
-
-    received = 0
-
-    def new_file(self, *args: Any, **kwargs: Any) -> None:
-        super().new_file(*args, **kwargs)
-        self.received = 0
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
-        room = settings.ATTACHMENT_MAX_BYTES + 1 - self.received
-        if room <= 0:
-            return None
-        chunk = raw_data[:room]
-        self.received += len(chunk)
-        return chunk
-
-    def file_complete(self, file_size: int) -> None:
-        # The next handler (memory or temporary file) builds the uploaded file.
-        return None
-
-
-@dataclass
-class _Received:
-    """An upload copied to disk: a temporary file until it is renamed to its storage path."""
-
-    path: Path
-    size: int
-    sha256: str
-
-    def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
-
-
-def _receive(upload: UploadedFile, filename: str, file_type: FileType) -> _Received:
+def _receive(upload: UploadedFile, filename: str, file_type: FileType) -> Received:
     """Stream ``upload`` into a private temporary file, refusing it as soon as it is too large
     and, at the end, unless its content is what its name says."""
-    limit = settings.ATTACHMENT_MAX_BYTES
-    fd, name = tempfile.mkstemp(dir=attachments_dir() / INCOMING, prefix="upload-")
-    path = Path(name)
+    received = receive(
+        upload, filename, max_bytes=settings.ATTACHMENT_MAX_BYTES, text=file_type.is_text
+    )
     try:
-        digest = hashlib.sha256()
-        size = 0
-        head = b""
-        decoder = codecs.getincrementaldecoder("utf-8")() if file_type.is_text else None
-        is_text = file_type.is_text
-        with os.fdopen(fd, "wb") as out:
-            for chunk in upload.chunks():
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadTooLarge(
-                        f"{filename} is larger than {human_size(limit)}.",
-                        field="file",
-                        max_bytes=limit,
-                    )
-                if len(head) < HEAD_BYTES:
-                    head += chunk[: HEAD_BYTES - len(head)]
-                if decoder is not None and is_text:
-                    try:
-                        decoder.decode(chunk)
-                    except UnicodeDecodeError:
-                        is_text = False
-                    is_text = is_text and b"\x00" not in chunk
-                digest.update(chunk)
-                out.write(chunk)
-            if decoder is not None and is_text:
-                try:
-                    decoder.decode(b"", final=True)
-                except UnicodeDecodeError:
-                    is_text = False
-            out.flush()
-            os.fsync(out.fileno())
-        if size == 0:
-            raise ValidationFailed(f"{filename} is empty.", field="file")
-        content_matches = is_text if file_type.sniff is None else file_type.sniff(path, head)
+        if file_type.sniff is None:
+            content_matches = received.is_text
+        else:
+            content_matches = file_type.sniff(received.path, received.head)
         if not content_matches:
             raise UnsupportedMediaType(
                 f"{filename} is not a {file_type.label}: its content does not match its name.",
                 field="file",
             )
     except BaseException:
-        path.unlink(missing_ok=True)
+        received.discard()
         raise
-    return _Received(path=path, size=size, sha256=digest.hexdigest())
+    return received
 
 
 # --- Reading ------------------------------------------------------------------------------------
@@ -469,13 +342,13 @@ def do_add_attachment(
 def _record_attachment(
     actor: User | None,
     incident: Incident,
-    received: _Received,
+    received: Received,
     filename: str,
     file_type: FileType,
     public: bool,
 ) -> Attachment:
     incident = _lock(incident, None)
-    storage_name = secrets.token_hex(16)
+    storage_name = new_storage_name()
     attachment = Attachment.objects.create(
         incident=incident,
         uploaded_by=actor if actor is not None and actor.is_authenticated else None,
@@ -488,10 +361,7 @@ def _record_attachment(
     )
     # Renamed only once the row exists (so a clash of names cannot replace a stored file); from
     # here on, the caller's clean-up removes the file at its final path.
-    final_path = storage_path(storage_name)
-    final_path.parent.mkdir(mode=0o700, exist_ok=True)
-    os.replace(received.path, final_path)
-    received.path = final_path
+    received.keep(storage_name)
     entry = _note(
         incident,
         actor,
@@ -550,16 +420,14 @@ def do_remove_attachment(actor: User | None, attachment: Attachment) -> None:
     incident.save(update_fields=["updated_at"])
     trail.record(actor=actor, action="incident.attachment_remove", obj=incident, before=before)
     _publish(incident, "attachment", entry=entry, public=attachment.is_public)
-    path = storage_path(attachment.storage_name)
-    transaction.on_commit(lambda: path.unlink(missing_ok=True))
+    remove_after_commit(attachment.storage_name)
 
 
-def open_stored(attachment: Attachment) -> Any:
+def open_stored(attachment: Attachment) -> IO[bytes]:
     """The stored bytes, opened for reading; NotFound (and an error in the log) if the file is
     missing, which only an operator's mistake or a lost disk can cause."""
-    path = storage_path(attachment.storage_name)
-    try:
-        return path.open("rb")
-    except FileNotFoundError:
-        logger.error("attachment %s has no stored file at %s", attachment.pk, path)
-        raise NotFound("The file of this attachment is missing; tell the service desk.") from None
+    return uploads.open_stored(
+        attachment.storage_name,
+        what=f"attachment {attachment.pk}",
+        missing="The file of this attachment is missing; tell the service desk.",
+    )

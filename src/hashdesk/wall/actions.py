@@ -43,6 +43,7 @@ from hashdesk.wall.models import (
     BODY_MAX,
     Follow,
     Hashtag,
+    MediaAttachment,
     Post,
     PostReport,
     PostRevision,
@@ -60,20 +61,31 @@ _COUNTERS: dict[str, str] = {
     ReactionKind.LIKE: "like_count",
     ReactionKind.ME_TOO: "me_too_count",
     ReactionKind.THANKS: "thanks_count",
+    ReactionKind.SOLVED: "solved_count",
 }
 
 
 # --- Snapshots and publishing -------------------------------------------------------------------
 
 
-def post_snapshot(post: Post, *, tag_names: Sequence[str] | None = None) -> dict[str, Any]:
+def post_snapshot(
+    post: Post,
+    *,
+    tag_names: Sequence[str] | None = None,
+    media: Sequence[MediaAttachment] | None = None,
+) -> dict[str, Any]:
     """The post as events show it: redacted text, ids and counts, nothing of its moderation.
 
-    ``tag_names``: the post's hashtags when the caller knows them (saves a query).
+    ``tag_names`` and ``media``: the post's hashtags and images when the caller knows them
+    (saves a query each).
     """
+    from hashdesk.wall.media import media_snapshot
+
     incident = post.incident if post.incident_id else None
     if tag_names is None:
         tag_names = [tag.name for tag in post.hashtags.all()]
+    if media is None:
+        media = list(post.media.all())
     return {
         "id": post.pk,
         "kind": post.kind,
@@ -92,6 +104,8 @@ def post_snapshot(post: Post, *, tag_names: Sequence[str] | None = None) -> dict
             else None
         ),
         "is_pinned": post.is_pinned,
+        "media": [media_snapshot(image) for image in media],
+        "accepted_answer_id": post.accepted_answer_id,
         "counts": counts(post),
         "created_at": post.created_at.isoformat(),
         "edited_at": post.edited_at.isoformat() if post.edited_at else None,
@@ -104,6 +118,7 @@ def counts(post: Post) -> dict[str, int]:
         "like": post.like_count,
         "me_too": post.me_too_count,
         "thanks": post.thanks_count,
+        "solved": post.solved_count,
     }
 
 
@@ -188,9 +203,10 @@ def _lock(post: Post) -> Post:
     )
 
 
-def _check_body(body: str | None) -> str:
+def _check_body(body: str | None, *, allow_empty: bool = False) -> str:
+    """The text, stripped; blank only when ``allow_empty`` (a post of images alone)."""
     text = (body or "").strip()
-    if not text:
+    if not text and not allow_empty:
         raise ValidationFailed("Write something to post.", field="body")
     if len(text) > BODY_MAX:
         raise ValidationFailed(f"A post is at most {BODY_MAX} characters.", field="body")
@@ -354,10 +370,13 @@ def do_post(
     team: Team | None = None,
     source: str = "web",
     ip: str | None = None,
+    media: Sequence[int] = (),
 ) -> Post:
     """Post ``body`` (or reply to ``reply_to``). Rate limited per person and per address.
 
-    The returned post's ``redactions`` tell the author what was removed before storing.
+    ``media``: ids of the author's unattached images (wall.media), at most four; with any,
+    ``body`` may be empty. The returned post's ``redactions`` tell the author what was removed
+    before storing.
     A batch of one (wall/ingest.py creates every post), with errors naming the field alone
     (``body``), as a form or a single API request expects.
     """
@@ -369,7 +388,7 @@ def do_post(
     ratelimit.hit("wall_post", str(author.pk))
     if ip:
         ratelimit.hit("wall_post_ip", ip)
-    item = NewPost(body=body, reply_to=reply_to, visibility=visibility, team=team)
+    item = NewPost(body=body, reply_to=reply_to, visibility=visibility, team=team, media=media)
     return ingest(author, [item], source=source, indexed_fields=False)[0]
 
 
@@ -429,6 +448,7 @@ def do_delete_post(actor: User | None, post: Post, *, reason: str = "") -> Post:
     post.deleted_at = timezone.now()
     post.is_pinned = False
     post.save(update_fields=["deleted_at", "is_pinned"])
+    _void_answer_awards(post, deleted=True)
     if post.reply_to_id:
         Post.objects.filter(pk=post.reply_to_id, reply_count__gt=0).update(
             reply_count=F("reply_count") - 1
@@ -441,6 +461,14 @@ def do_delete_post(actor: User | None, post: Post, *, reason: str = "") -> Post:
     )
     _publish_removal(post)
     return post
+
+
+def _void_answer_awards(post: Post, *, deleted: bool) -> None:
+    """A removed reply earns no more reputation (wall.answers); only replies can be answers."""
+    if post.thread_root_id:
+        from hashdesk.wall import answers
+
+        answers.void_awards_of_removed(post, deleted=deleted)
 
 
 # --- Reactions ----------------------------------------------------------------------------------
@@ -461,10 +489,17 @@ def do_react(actor: User | None, post: Post, kind: str) -> Reaction:
     _require_visible(person, post)
     if post.deleted_at is not None:
         raise NotFound("No such post.")
+    if kind == ReactionKind.SOLVED:
+        # "Solved it for me too" earns the answer's author reputation (wall.answers).
+        from hashdesk.wall import answers
+
+        _asker_id, question_service_id = answers.check_solved(person, post)
     if Reaction.objects.filter(post=post, user=person, kind=kind).exists():
         raise Conflict("You already reacted this way.", field="kind")
     reaction = Reaction.objects.create(post=post, user=person, kind=kind)
     Post.objects.filter(pk=post.pk).update(**{_COUNTERS[kind]: F(_COUNTERS[kind]) + 1})
+    if kind == ReactionKind.SOLVED:
+        answers.earn_solved(person, post, question_service_id)
     post = Post.objects.select_related("author", "service", "incident", "team").get(pk=post.pk)
     if kind == ReactionKind.ME_TOO and post.incident is not None:
         _affected_by_incident(person, post.incident)
@@ -499,6 +534,10 @@ def do_unreact(actor: User | None, post: Post, kind: str) -> None:
     Post.objects.filter(pk=post.pk, **{f"{_COUNTERS[kind]}__gt": 0}).update(
         **{_COUNTERS[kind]: F(_COUNTERS[kind]) - 1}
     )
+    if kind == ReactionKind.SOLVED:
+        from hashdesk.wall import answers
+
+        answers.void_solved(person, post)
     post = Post.objects.select_related("author", "service", "incident", "team").get(pk=post.pk)
     trail.record(actor=person, action="wall.unreact", obj=post, before={"kind": kind})
     _publish(post, "reaction")
@@ -621,6 +660,7 @@ def do_hide_post(moderator: User | None, post: Post, reason: str) -> Post:
     post.moderation_reason = text
     post.is_pinned = False
     post.save(update_fields=["moderation", "moderation_reason", "is_pinned"])
+    _void_answer_awards(post, deleted=False)
     resolved = _resolve_open_reports(staff, post, ReportState.HIDDEN)
     trail.record(
         actor=staff,
@@ -753,7 +793,9 @@ def do_promote_to_incident(
     description: str = "",
 ) -> Incident:
     """Record an incident from one or more posts (staff): the posts are linked to it and their
-    authors become its affected users and followers; the first post's author reports it."""
+    authors become its affected users and followers; the first post's author reports it. The
+    incident is public when every post is a visible public post on a public service, else
+    internal (the people involved and the desk)."""
     from hashdesk.incidents import actions as incident_actions
     from hashdesk.incidents.models import AffectedUser
 
@@ -783,6 +825,12 @@ def do_promote_to_incident(
         source=Channel.WALL,
         reporter=chosen[0].author,
     )
+    if _public_outage(chosen, service):
+        # What everyone could read on the wall is no secret: the incident is public too, so
+        # readers see its chip and the desk's updates reach the service's timeline.
+        incident = incident_actions.do_update_incident(
+            staff, incident, expected_version=incident.version, visibility=Visibility.PUBLIC
+        )
     Post.objects.filter(pk__in=ids).update(incident=incident)
     affected = set(AffectedUser.objects.filter(incident=incident).values_list("user_id", flat=True))
     for author in {post.author_id: post.author for post in chosen}.values():
@@ -796,6 +844,14 @@ def do_promote_to_incident(
             _publish_removal(post)
         _publish(post, "update")
     return incident
+
+
+def _public_outage(posts: Sequence[Post], service: Service) -> bool:
+    """Posts every signed-in person may read, about a service everyone may see."""
+    return service.visibility == Visibility.PUBLIC and all(
+        post.visibility == PostVisibility.PUBLIC and post.moderation == ModerationState.VISIBLE
+        for post in posts
+    )
 
 
 def publish_official_update(incident: Incident, entry: TimelineEntry) -> Post | None:

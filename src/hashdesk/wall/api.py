@@ -50,9 +50,9 @@ from hashdesk.web.requests import client_address
 
 router = Router(tags=["wall"])
 
-# What every post answer shows besides the row: one join, two prefetches, whatever the page.
+# What every post answer shows besides the row: one join, three prefetches, whatever the page.
 _POST_RELATIONS = ("author", "service", "team", "incident")
-_POST_PREFETCH = ("hashtags", "mentions")
+_POST_PREFETCH = ("hashtags", "mentions", "media")
 
 
 # --- Lookups (all through visibility) ----------------------------------------------------------
@@ -135,6 +135,7 @@ def create_post(request: HttpRequest, payload: PostCreate) -> Status[Post]:
         team=_team(user, payload.team) if payload.team is not None else None,
         source="api",
         ip=client_address(request),
+        media=payload.media_ids,
     )
     return Status(201, _shown(post))
 
@@ -180,7 +181,13 @@ def _new_posts(user: User, items: list[PostCreate]) -> list[ingest.NewPost]:
         except (NotFound, ValidationFailed) as error:
             raise ingest.item_error(error, index) from error
         batch.append(
-            ingest.NewPost(body=item.body, reply_to=reply_to, visibility=item.visibility, team=team)
+            ingest.NewPost(
+                body=item.body,
+                reply_to=reply_to,
+                visibility=item.visibility,
+                team=team,
+                media=item.media_ids,
+            )
         )
     return batch
 

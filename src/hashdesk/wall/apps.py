@@ -7,4 +7,5 @@ class WallConfig(AppConfig):
     verbose_name = "Wall"
 
     def ready(self) -> None:
-        from hashdesk.wall import visibility  # noqa: F401 - registers the visibility rules
+        # Registers the visibility rules, and the huey tasks in every process.
+        from hashdesk.wall import tasks, visibility  # noqa: F401

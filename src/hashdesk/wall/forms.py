@@ -19,10 +19,29 @@ from hashdesk.core.visibility import is_staff
 from hashdesk.incidents.forms import services_for
 from hashdesk.incidents.models import TITLE_MAX
 from hashdesk.wall.choices import PostVisibility
+from hashdesk.wall.media import DESCRIPTION_MAX, MEDIA_PER_POST_MAX
 from hashdesk.wall.models import BODY_MAX, Post
 from hashdesk.web.forms import ShellForm
 
 EVERYONE = "everyone"
+
+
+class MultipleImageInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class ImagesField(forms.FileField):
+    """Any number of files from one input (the action counts and checks them)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "widget", MultipleImageInput(attrs={"accept": "image/*", "data-post-images": ""})
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = data if isinstance(data, (list, tuple)) else [data]
+        return [super(ImagesField, self).clean(file, initial) for file in files if file]
 
 
 def _body_field(label: str, help_text: str) -> forms.CharField:
@@ -42,7 +61,13 @@ def _body_field(label: str, help_text: str) -> forms.CharField:
 class PostForm(ShellForm):
     """The composer: what is wrong, and who may read it (everyone, or one of my teams)."""
 
-    domain_fields = {"team": "audience", "visibility": "audience"}
+    domain_fields = {
+        "team": "audience",
+        "visibility": "audience",
+        "file": "images",
+        "media_ids": "images",
+        "description": "image_description",
+    }
 
     body = _body_field(
         "What is going on?",
@@ -50,9 +75,27 @@ class PostForm(ShellForm):
         "Passwords and keys are removed before posting.",
     )
     audience = forms.ChoiceField(label="Who can see it", choices=())
+    images = ImagesField(
+        label="Add images",
+        required=False,
+        help_text=f"Up to {MEDIA_PER_POST_MAX} PNG, JPEG, GIF or WebP images. "
+        "Location and camera details are removed.",
+    )
+    image_description = forms.CharField(
+        label="Describe the images",
+        required=False,
+        strip=False,
+        help_text="For people who cannot see them (read out by screen readers).",
+        widget=forms.TextInput(
+            attrs={"maxlength": DESCRIPTION_MAX, "data-post-image-description": ""}
+        ),
+    )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # A post of images alone may have no text: then the action decides, in its own words.
+        if self.files and self.files.getlist("images"):
+            self.fields["body"].required = False
         self.teams = {
             team.slug: team
             for team in (Team.objects.all() if is_staff(user) else user.teams.all()).order_by(
@@ -130,9 +173,15 @@ class PromoteForm(ShellForm):
     def __init__(
         self, *args: Any, user: User, post: Post, similar: list[Post], **kwargs: Any
     ) -> None:
+        # The similar posts start ticked: promoting a burst is one click; the agent unticks
+        # any that are about something else.
         kwargs.setdefault(
             "initial",
-            {"title": " ".join(post.body.split())[:80], "service": post.service},
+            {
+                "title": " ".join(post.body.split())[:80],
+                "service": post.service,
+                "also": [item.pk for item in similar],
+            },
         )
         super().__init__(*args, **kwargs)
         service = self.fields["service"]

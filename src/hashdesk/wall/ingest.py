@@ -10,7 +10,8 @@ services the author may see, the parents of replies and the author's teams. One 
 refuses the whole batch, naming it (``posts[3].body``), and nothing is written. The write
 transaction then costs the same statements whatever the batch's size: hashtag rows (insert the
 new ones, read them all), one insert of the posts, one per through table (hashtags, mentions),
-one update of the parents' reply counters, one insert of audit entries and one of events.
+one update of the parents' reply counters, one attaching images (``media``, read once before),
+one insert of audit entries and one of events.
 Mention notices are sent together too (one insert, one unread count, one insert of events),
 each with its own post's text; only a held post's notice to moderators is per post.
 """
@@ -35,7 +36,7 @@ from hashdesk.core.events import send_events
 from hashdesk.core.redaction import redact
 from hashdesk.core.visibility import can_moderate, is_staff, visible_to
 from hashdesk.notify.actions import do_send_notices
-from hashdesk.wall import parsing
+from hashdesk.wall import media, parsing
 from hashdesk.wall.actions import (
     MENTION_NOTIFY_MAX,
     _check_body,
@@ -49,7 +50,7 @@ from hashdesk.wall.actions import (
 )
 from hashdesk.wall.choices import ModerationState, PostKind, PostVisibility, WatchedWordAction
 from hashdesk.wall.events import WallPostEvent
-from hashdesk.wall.models import BODY_MAX, Hashtag, Post
+from hashdesk.wall.models import BODY_MAX, Hashtag, MediaAttachment, Post
 
 # The most posts one batch may hold: an import's or a chat bridge's backlog, while the write
 # transaction (which holds SQLite's only write lock) stays far under a second.
@@ -64,6 +65,9 @@ class NewPost:
     reply_to: Post | None = None
     visibility: str = PostVisibility.PUBLIC
     team: Team | None = None
+    # Ids of the author's own unattached images (wall.media), in the order shown; with any,
+    # the text may be empty.
+    media: Sequence[int] = ()
 
 
 def do_post_many(
@@ -124,6 +128,7 @@ class _Prepared:
     watched: str | None
     held: bool = False
     people: list[User] = field(default_factory=list)
+    media: list[MediaAttachment] = field(default_factory=list)
 
 
 class _Batch:
@@ -136,6 +141,8 @@ class _Batch:
         self.is_moderator = can_moderate(author)
         self.patterns = watched_patterns()
         self.parents = _visible_parents(author, items)
+        self.images = media.unattached_for(author, {pk for item in items for pk in item.media})
+        self.images_taken: set[int] = set()
         self.teams: set[int] | None = None
         self.prepared: list[_Prepared] = []
         self.posts: list[Post] = []
@@ -171,7 +178,8 @@ class _Batch:
                     raise Forbidden("You can post to your own teams only.")
             else:
                 team = None
-        redacted = redact(_check_body(item.body))
+        images = self._images(item)
+        redacted = redact(_check_body(item.body, allow_empty=bool(images)))
         body = redacted.text
         # Redaction may shorten or lengthen the text; the stored text must still fit.
         if len(body) > BODY_MAX:
@@ -205,8 +213,26 @@ class _Batch:
                 handles=parsing.handles(body),
                 watched=watched,
                 held=held,
+                media=images,
             )
         )
+
+    def _images(self, item: NewPost) -> list[MediaAttachment]:
+        """The item's images: the author's own, not on a post yet, each used once."""
+        if len(item.media) > media.MEDIA_PER_POST_MAX:
+            raise ValidationFailed(
+                f"A post has at most {media.MEDIA_PER_POST_MAX} images.", field="media_ids"
+            )
+        images = []
+        for pk in item.media:
+            image = self.images.get(pk)
+            if image is None or pk in self.images_taken:
+                raise ValidationFailed(
+                    f"Image {pk} is not an upload of yours waiting for a post.", field="media_ids"
+                )
+            self.images_taken.add(pk)
+            images.append(image)
+        return images
 
     def resolve(self) -> None:
         """Mentions and services of the whole batch (a query each), then each post's service
@@ -262,6 +288,7 @@ class _Batch:
             for person in item.people
         )
         _count_replies(Counter(post.reply_to_id for post in self.posts if post.reply_to_id))
+        _attach_media(self.prepared)
         trail.record_many(
             trail.Change(
                 actor=self.author,
@@ -275,15 +302,16 @@ class _Batch:
                     "moderation": post.moderation,
                     "redactions": post.redactions,
                     "source": source,
+                    **({"media_ids": [image.pk for image in item.media]} if item.media else {}),
                 },
             )
-            for post in self.posts
+            for post, item in zip(self.posts, self.prepared, strict=True)
         )
         send_events(
             (
                 WallPostEvent(
                     op="held" if item.held else "create",
-                    post=post_snapshot(item.post, tag_names=item.tag_names),
+                    post=post_snapshot(item.post, tag_names=item.tag_names, media=item.media),
                 ),
                 post_streams(item.post),
             )
@@ -359,6 +387,33 @@ def _hashtag_rows(names: Sequence[str], services: dict[str, Service]) -> dict[st
         tag.service = service
         tag.save(update_fields=["service"])
     return tags
+
+
+def _attach_media(prepared: Sequence[_Prepared]) -> None:
+    """Put every item's images on its new post, in order: one UPDATE. An image attached or
+    removed since it was checked refuses the batch (the transaction rolls back)."""
+    placed = {
+        image.pk: (item.post.pk, position)
+        for item in prepared
+        for position, image in enumerate(item.media)
+    }
+    if not placed:
+        return
+    updated = MediaAttachment.objects.filter(pk__in=list(placed), post__isnull=True).update(
+        post_id=Case(*[When(pk=pk, then=Value(post)) for pk, (post, _) in placed.items()]),
+        position=Case(
+            *[When(pk=pk, then=Value(position)) for pk, (_, position) in placed.items()],
+            output_field=PositiveIntegerField(),
+        ),
+    )
+    if updated != len(placed):
+        raise ValidationFailed(
+            "An image was attached elsewhere or removed meanwhile; upload it again.",
+            field="media_ids",
+        )
+    for item in prepared:
+        for position, image in enumerate(item.media):
+            image.post, image.position = item.post, position
 
 
 def _count_replies(replies: Counter[int]) -> None:

@@ -19,13 +19,15 @@ from hashdesk.incidents.models import DESCRIPTION_MAX, TITLE_MAX
 from hashdesk.incidents.schemas import PersonRef, StateName
 from hashdesk.wall.actions import REASON_MAX
 from hashdesk.wall.ingest import MAX_BATCH as POST_BATCH_MAX
+from hashdesk.wall.media import DESCRIPTION_MAX as MEDIA_DESCRIPTION_MAX
+from hashdesk.wall.media import MEDIA_PER_POST_MAX, media_snapshot
 from hashdesk.wall.models import BODY_MAX
 from hashdesk.wall.timelines import PAGE_MAX, PAGE_SIZE
 
 # The vocabularies of hashdesk.wall.choices, spelled out so the OpenAPI document lists them.
 PostKindName = Literal["post", "official", "announcement"]
 PostVisibilityName = Literal["public", "team"]
-ReactionKindName = Literal["like", "me_too", "thanks"]
+ReactionKindName = Literal["like", "me_too", "thanks", "solved"]
 FollowKindName = Literal["service", "hashtag", "person", "thread"]
 ModerationStateName = Literal["visible", "held", "hidden"]
 ReportStateName = Literal["open", "hidden", "dismissed"]
@@ -46,6 +48,19 @@ class RedactionOut(Output):
     kind: RedactionKindName
     count: int
     label: str = Field(examples=["a password"])
+
+
+class MediaOut(Output):
+    """An image on a post, or uploaded for one (a Mastodon media attachment)."""
+
+    id: int
+    type: Literal["image"] = "image"
+    url: str = Field(description="The image (the page download; session or token).")
+    preview_url: str = Field(description="The same image: no smaller copy is made.")
+    description: str = Field(description="The alternative text, for screen readers.")
+    width: int
+    height: int
+    content_type: Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
 
 
 class PostOut(Output):
@@ -77,6 +92,10 @@ class PostOut(Output):
         description="The number of the incident the post is about, if any.",
     )
     is_pinned: bool
+    accepted_answer: int | None = Field(
+        validation_alias="accepted_answer_id",
+        description="On a thread's first post: the reply its author accepted as the answer.",
+    )
     moderation: ModerationStateName = Field(
         description="'held' until a moderator approves it (only its author and staff see it)."
     )
@@ -84,9 +103,13 @@ class PostOut(Output):
     like_count: int
     me_too_count: int
     thanks_count: int
+    solved_count: int = Field(
+        description="On an accepted answer: people it solved the problem for too."
+    )
     created_at: datetime
     edited_at: datetime | None
     deleted_at: datetime | None = Field(description="Set only on deleted posts (staff see them).")
+    media: list[MediaOut] = Field(description="Its images, in order (at most four).")
 
     @field_validator("hashtags", mode="before")
     @classmethod
@@ -101,6 +124,14 @@ class PostOut(Output):
     def _people(cls, value: Any) -> Any:
         if hasattr(value, "all"):
             return list(value.all())
+        return value
+
+    @field_validator("media", mode="before")
+    @classmethod
+    def _images(cls, value: Any) -> Any:
+        # Prefetched with the page, in their order on the post (MediaAttachment's ordering).
+        if hasattr(value, "all"):
+            return [media_snapshot(image) for image in value.all()]
         return value
 
 
@@ -121,6 +152,24 @@ class PostCountsOut(Output):
     like_count: int
     me_too_count: int
     thanks_count: int
+    solved_count: int
+
+
+class ReputationOut(Output):
+    """Reputation from answers that demonstrably prevented tickets (docs/wall.md)."""
+
+    person: PersonRef
+    points: int = Field(description="Confirmed points: the person's reputation.")
+    answers: int = Field(description="Answers with a confirmed award (a ticket prevented).")
+    pending: int | None = Field(
+        description="Awards still in their verification window; only for the person and staff."
+    )
+
+
+class LeaderOut(Output):
+    person: PersonRef
+    points: int
+    answers: int
 
 
 class FollowOut(Output):
@@ -196,7 +245,14 @@ class SuggestionsQuery(Schema):
 
 
 class PostCreate(Input):
-    body: str = Field(min_length=1, max_length=BODY_MAX, description="Markdown.")
+    body: str = Field(
+        "", max_length=BODY_MAX, description="Markdown; may be empty when media_ids are given."
+    )
+    media_ids: list[ObjectId] = Field(
+        default_factory=list,
+        max_length=MEDIA_PER_POST_MAX,
+        description="Your uploaded images not yet on a post (POST /wall/media), in order.",
+    )
     reply_to: ObjectId | None = Field(None, description="The id of the post to reply to.")
     visibility: PostVisibilityName = Field(
         "public", description="A reply always takes its thread's visibility and team."
@@ -210,6 +266,10 @@ class PostBatchIn(Input):
     """Posts to make at once (integrations, imports): all are posted, or none."""
 
     posts: list[PostCreate] = Field(min_length=1, max_length=POST_BATCH_MAX)
+
+
+class MediaUpdate(Input):
+    description: str = Field(max_length=MEDIA_DESCRIPTION_MAX, description="The alternative text.")
 
 
 class PostEdit(Input):

@@ -167,21 +167,31 @@ def is_it_just_me(user: Viewer, text: str, now: datetime) -> JustMe:
             .order_by("priority", "-created_at")[:INCIDENTS_MAX]
         )
         rate = trending.report_rate(service, now, viewer=user)
+    similar = similar_posts(user, text, now, service=service, limit=SIMILAR_MAX)
+    return JustMe(service, incidents, similar, rate)
+
+
+def similar_posts(
+    user: Viewer, text: str, now: datetime, *, service: Service | None, limit: int
+) -> list[SimilarPost]:
+    """People's recent posts (of ``service`` when given) that ``user`` may see and that read
+    like ``text``: best first, at most ``limit``. One query."""
     draft = words(text)
+    if not draft:
+        return []
+    candidates = visible_to(user, Post.objects.all()).filter(
+        kind=PostKind.POST,
+        deleted_at__isnull=True,
+        moderation=ModerationState.VISIBLE,
+        created_at__gte=now - RECENT,
+        created_at__lte=now,
+    )
+    if service is not None:
+        candidates = candidates.filter(service=service)
     similar: list[SimilarPost] = []
-    if draft:
-        candidates = visible_to(user, Post.objects.all()).filter(
-            kind=PostKind.POST,
-            deleted_at__isnull=True,
-            moderation=ModerationState.VISIBLE,
-            created_at__gte=now - RECENT,
-            created_at__lte=now,
-        )
-        if service is not None:
-            candidates = candidates.filter(service=service)
-        for post in candidates.select_related("author").order_by("-created_at", "-id")[:CANDIDATES]:
-            score = similarity(draft, words(post.body))
-            if score >= MIN_SCORE:
-                similar.append(SimilarPost(post, round(score, 3)))
-        similar.sort(key=lambda item: (-item.score, -item.post.created_at.timestamp()))
-    return JustMe(service, incidents, similar[:SIMILAR_MAX], rate)
+    for post in candidates.select_related("author").order_by("-created_at", "-id")[:CANDIDATES]:
+        score = similarity(draft, words(post.body))
+        if score >= MIN_SCORE:
+            similar.append(SimilarPost(post, round(score, 3)))
+    similar.sort(key=lambda item: (-item.score, -item.post.created_at.timestamp()))
+    return similar[:limit]

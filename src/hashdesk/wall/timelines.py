@@ -1,8 +1,8 @@
 """The wall's timelines: which posts a page or the API lists, newest first, in cursor pages.
 
 Every timeline starts from ``visible_to(viewer, Post)`` and narrows it; nothing here decides
-visibility. Rows come with their author, service and team joined and their hashtags and
-mentions prefetched, so a page costs the same few queries whatever its length. Pages are
+visibility. Rows come with their author, service and team joined and their hashtags,
+mentions and images prefetched, so a page costs the same few queries whatever its length. Pages are
 keyset pages (api.pagination.Keyset): a cursor names the last post seen, so new posts arriving
 at the top never shift the next page.
 """
@@ -40,7 +40,7 @@ def _posts(viewer: Viewer) -> QuerySet[Post]:
 
 
 def _with_relations(posts: QuerySet[Post]) -> QuerySet[Post]:
-    return posts.prefetch_related("hashtags", "mentions")
+    return posts.prefetch_related("hashtags", "mentions", "media")
 
 
 def page(

@@ -3,7 +3,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from hashdesk.wall import views
+from hashdesk.wall import media_views, views
 
 app_name = "wall"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("posts/<int:post_id>/", views.thread, name="post"),
     path("posts/<int:post_id>/reply/", views.reply, name="reply"),
     path("posts/<int:post_id>/react/", views.react, name="react"),
+    path("posts/<int:post_id>/accept/", views.accept, name="accept"),
     path("posts/<int:post_id>/report/", views.report, name="report"),
     path("posts/<int:post_id>/promote/", views.promote, name="promote"),
     path("posts/<int:post_id>/moderate/", views.moderate, name="moderate"),
@@ -25,4 +26,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("follow/", views.follow, name="follow"),
     path("suggestions/", views.suggestions, name="suggestions"),
     path("fragment/", views.fragment, name="fragment"),
+    path("media/<int:media_id>/<str:filename>", media_views.download, name="media"),
 ]

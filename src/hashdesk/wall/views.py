@@ -32,10 +32,18 @@ from hashdesk.core.errors import DomainError, ValidationFailed
 from hashdesk.core.redaction import Finding, Redacted
 from hashdesk.core.visibility import can_moderate, is_staff, visible_to
 from hashdesk.incidents.models import Incident
-from hashdesk.wall import actions, similar, timelines, trending
-from hashdesk.wall.choices import FollowKind, ModerationState, ReactionKind, ReportState
+from hashdesk.wall import actions, answers, media, reputation, similar, timelines, trending
+from hashdesk.wall.choices import FollowKind, ModerationState, PostKind, ReactionKind, ReportState
 from hashdesk.wall.forms import HideForm, PostForm, PromoteForm, ReplyForm, ReportForm
-from hashdesk.wall.models import BODY_MAX, Follow, Hashtag, Post, PostReport, Reaction
+from hashdesk.wall.models import (
+    BODY_MAX,
+    Follow,
+    Hashtag,
+    MediaAttachment,
+    Post,
+    PostReport,
+    Reaction,
+)
 from hashdesk.web.forms import ShellForm, raise_if_forbidden
 from hashdesk.web.live import live_page
 from hashdesk.web.requests import client_address, current_user
@@ -113,6 +121,8 @@ class Timeline:
     value: str = ""
     composer_text: str = ""
     tabs: list[dict[str, Any]] = field(default_factory=list)
+    # A person's page shows their reputation (wall.reputation).
+    person: User | None = None
 
     @property
     def url(self) -> str:
@@ -207,6 +217,7 @@ def _timeline(user: User, key: str, value: str = "") -> Timeline:
             timelines.person(user, person),
             {"timeline": "person", "id": str(person.pk)},
             value=str(person.pk),
+            person=person,
             follow=(
                 _follow_offer(
                     user, FollowKind.PERSON, person.pk, str(person.pk), person.display_name
@@ -214,6 +225,19 @@ def _timeline(user: User, key: str, value: str = "") -> Timeline:
                 if person.pk != user.pk
                 else None
             ),
+        )
+    if key == "thread":
+        try:
+            root = _post(user, int(value))
+        except ValueError:
+            raise Http404("No such conversation.") from None
+        return Timeline(
+            "thread",
+            "Conversation",
+            "A post and its replies, oldest first.",
+            timelines.thread(user, root),
+            {"timeline": "thread", "id": str(root.pk)},
+            value=str(root.pk),
         )
     raise Http404("No such timeline.")
 
@@ -241,6 +265,7 @@ def _mark_reactions(user: User, posts: list[Post]) -> None:
         ).values_list("post_id", "kind"):
             mine[post_id].add(kind)
     for post in posts:
+        post.wall_mine = mine[post.pk]  # type: ignore[attr-defined]
         post.wall_reactions = [  # type: ignore[attr-defined]
             {
                 "kind": kind,
@@ -278,6 +303,10 @@ def _timeline_page(
         "first_url": timeline.url if request.GET.get("cursor") else None,
         "form": form,
         "trending": _trending(user),
+        "leaders": reputation.leaders(user),
+        "reputation": (
+            reputation.summary(timeline.person, viewer=user) if timeline.person else None
+        ),
         # Only the first page gets new posts on top: an older page is not where they belong.
         "fragment_url": (
             ""
@@ -353,10 +382,12 @@ def fragment(request: HttpRequest) -> HttpResponse:
         since = int(request.GET.get("since", "0"))
     except ValueError:
         since = 0
+    # A conversation reads oldest first: its new replies go below, in the order written.
+    keyset = timelines.OLDEST_FIRST if timeline.key == "thread" else timelines.NEWEST_FIRST
     posts = list(
         timeline.posts.filter(pk__gt=since)
-        .prefetch_related("hashtags", "mentions")
-        .order_by(*timelines.NEWEST_FIRST.fields)[:FRAGMENT_MAX]
+        .prefetch_related("hashtags", "mentions", "media")
+        .order_by(*keyset.fields)[:FRAGMENT_MAX]
     )
     _mark_reactions(user, posts)
     return render(
@@ -386,13 +417,28 @@ def _tell_author(request: HttpRequest, post: Post, posted: str) -> None:
 @login_required
 @require_POST
 def create(request: HttpRequest) -> HttpResponse:
-    """The composer. A refusal re-renders the page it was on (``timeline``) with the errors."""
+    """The composer. A refusal re-renders the page it was on (``timeline``) with the errors.
+
+    Its images are uploaded first, then posted by id, as the API does; a refused post (or
+    image) removes the images stored for it."""
     user = current_user(request)
-    form = PostForm(request.POST, user=user)
+    form = PostForm(request.POST, request.FILES, user=user)
     if form.is_valid():
+        images: list[MediaAttachment] = []
         try:
-            post = actions.do_post(user, **form.post_arguments(), ip=client_address(request))
+            images = media.do_upload_for_post(
+                user,
+                form.cleaned_data["images"],
+                description=form.cleaned_data["image_description"],
+            )
+            post = actions.do_post(
+                user,
+                **form.post_arguments(),
+                ip=client_address(request),
+                media=[image.pk for image in images],
+            )
         except DomainError as error:
+            media.discard_uploads(user, images)
             form.add_domain_error(error)
         else:
             _tell_author(request, post, "Your post is on the wall.")
@@ -417,17 +463,27 @@ def _thread_page(
         limit=timelines.PAGE_MAX,
         keyset=timelines.OLDEST_FIRST,
     )
-    _mark_reactions(user, found.posts)
+    posts = _arrange_answer(user, found.posts, root_id, first_page=not request.GET.get("cursor"))
+    _mark_reactions(user, posts)
+    _offer_solved(user, posts)
     bound = bound or {}
     context = {
         "post": post,
-        "posts": found.posts,
+        "posts": posts,
         "root_id": root_id,
         "more_url": (
             f"{reverse('wall:post', args=[post.pk])}?{urlencode({'cursor': found.next_cursor})}"
             if found.next_cursor
             else None
         ),
+        # New replies belong after the last one: only the last page of a thread is live.
+        "fragment_url": (
+            ""
+            if found.next_cursor
+            else f"{reverse('wall:fragment')}?{urlencode({'timeline': 'thread', 'id': root_id})}"
+        ),
+        # A thread has one audience: a team thread's replies come on the team's stream.
+        "live_streams": f"team:{post.team_id}" if post.team_id and not is_staff(user) else "",
         "reply_form": bound.get("reply") or ReplyForm(),
         "report_form": bound.get("report"),
         "follow": _follow_offer(
@@ -445,12 +501,70 @@ def _thread_page(
     return render(request, "wall/thread.html", context, status=400 if bound else 200)
 
 
+# How many posts of a burst the promote form offers to link along with the one promoted.
+CLUSTER_MAX = 50
+
+
+def _arrange_answer(user: User, posts: list[Post], root_id: int, *, first_page: bool) -> list[Post]:
+    """The accepted answer comes first under the question (on the first page only: later
+    pages leave it out), badged; the asker and moderators get "Accept as answer" on each other
+    reply that may be the answer. Costs a query only when the answer is not on the page."""
+    root = next((item for item in posts if item.pk == root_id), None)
+    if root is None:
+        return posts
+    accepted_id = root.accepted_answer_id
+    answer = next((item for item in posts if item.pk == accepted_id), None)
+    posts = [item for item in posts if item.pk != accepted_id]
+    if accepted_id and first_page:
+        answer = answer or (
+            visible_to(user, Post.objects.select_related("author", "service", "team", "incident"))
+            .prefetch_related("hashtags", "mentions")
+            .filter(pk=accepted_id)
+            .first()
+        )
+        if answer is not None:
+            posts.insert(posts.index(root) + 1, answer)
+    deciding = (root.author_id == user.pk or can_moderate(user)) and (
+        root.kind == PostKind.POST
+        and root.deleted_at is None
+        and root.moderation == ModerationState.VISIBLE
+    )
+    for item in posts:
+        item.wall_accepted = item.pk == accepted_id  # type: ignore[attr-defined]
+        item.wall_may_unaccept = deciding and item.pk == accepted_id  # type: ignore[attr-defined]
+        item.wall_may_accept = (  # type: ignore[attr-defined]
+            deciding
+            and item.thread_root_id == root_id
+            and item.pk != accepted_id
+            and item.author_id != root.author_id
+            and item.deleted_at is None
+            and item.moderation == ModerationState.VISIBLE
+        )
+    return posts
+
+
+def _offer_solved(user: User, posts: list[Post]) -> None:
+    """ "Solved it for me too" on the accepted answer, for everyone but its author and the
+    asker (wall.answers.check_solved decides; this only chooses whom to offer the button)."""
+    asker_ids = {item.pk: item.author_id for item in posts if not item.thread_root_id}
+    for item in posts:
+        if getattr(item, "wall_accepted", False):
+            asker_id = asker_ids.get(item.thread_root_id or 0)
+            item.wall_solved = {  # type: ignore[attr-defined]
+                "offer": user.pk not in (item.author_id, asker_id),
+                "count": item.solved_count,
+                "pressed": ReactionKind.SOLVED in item.wall_mine,  # type: ignore[attr-defined]
+            }
+
+
 def _promotable_similar(user: User, post: Post) -> list[Post]:
-    """Recent posts like this one, not yet about an incident: offered to link along with it."""
-    found = similar.is_it_just_me(user, post.body, timezone.now())
-    return [
-        item.post for item in found.similar if item.post.pk != post.pk and not item.post.incident_id
-    ]
+    """The burst this post belongs to: recent posts like it (on its service, when it has one)
+    not yet about an incident — offered, ticked, to link along with it in one click."""
+    found = similar.similar_posts(
+        user, post.body, timezone.now(), service=post.service, limit=CLUSTER_MAX + 1
+    )
+    cluster = [item.post for item in found if item.post.pk != post.pk and not item.post.incident_id]
+    return cluster[:CLUSTER_MAX]
 
 
 def _staff_forms(user: User, post: Post, bound: dict[str, ShellForm]) -> dict[str, Any]:
@@ -642,6 +756,30 @@ def resolve_report(request: HttpRequest, report_id: int) -> HttpResponse:
 
 
 # --- Reactions and follows ----------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def accept(request: HttpRequest, post_id: int) -> HttpResponse:
+    """Accept a reply as its conversation's answer (``on=yes``) or withdraw the acceptance
+    (``on=no``); a refusal re-renders the conversation with the reason (status 400)."""
+    user = current_user(request)
+    post = _post(user, post_id)
+    root_id = post.thread_root_id or post.pk
+    try:
+        if request.POST.get("on", "yes") != "no":
+            answers.do_accept_answer(user, post)
+            messages.success(request, "The reply is marked as the accepted answer.")
+        else:
+            answers.do_unaccept_answer(user, post)
+            messages.success(request, "The answer is no longer marked as accepted.")
+    except DomainError as error:
+        raise_if_forbidden(error)
+        messages.error(request, error.detail)
+        response = _thread_page(request, root_id)
+        response.status_code = 400
+        return response
+    return redirect(f"{reverse('wall:post', args=[root_id])}#post-{post.pk}")
 
 
 @login_required

@@ -11,7 +11,7 @@ from django.db.models import Q
 from hashdesk.catalog.choices import Visibility
 from hashdesk.core import visibility
 from hashdesk.wall.choices import ModerationState, PostVisibility
-from hashdesk.wall.models import Follow, Post, PostReport, Reaction, WatchedWord
+from hashdesk.wall.models import Follow, MediaAttachment, Post, PostReport, Reaction, WatchedWord
 
 
 @visibility.register(Post)
@@ -45,6 +45,15 @@ def reactions_visible(user: visibility.Viewer) -> Q:
     if not visibility.is_signed_in(user):
         return Q(pk__in=[])
     return _visible_post_ids(user)
+
+
+@visibility.register(MediaAttachment)
+def media_visible(user: visibility.Viewer) -> Q:
+    # An image is seen exactly where its post is (hidden, deleted, team, confidential: all
+    # follow the post); one not yet on a post, only by its uploader.
+    if not visibility.is_signed_in(user):
+        return Q(pk__in=[])
+    return Q(post__isnull=True, uploader_id=user.pk) | _visible_post_ids(user)
 
 
 @visibility.register(Follow)

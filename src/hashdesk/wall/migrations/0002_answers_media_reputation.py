@@ -7,76 +7,185 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('wall', '0001_initial'),
+        ("catalog", "0001_initial"),
+        ("wall", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='post',
-            name='accepted_answer',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='wall.post'),
+            model_name="post",
+            name="accepted_answer",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="wall.post",
+            ),
         ),
         migrations.AddField(
-            model_name='post',
-            name='accepted_at',
+            model_name="post",
+            name="accepted_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='post',
-            name='solved_count',
+            model_name="post",
+            name="solved_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AlterField(
-            model_name='reaction',
-            name='kind',
-            field=models.CharField(choices=[('like', 'Like'), ('me_too', 'Me too'), ('thanks', 'Thanks'), ('solved', 'Solved it for me too')], max_length=10),
+            model_name="reaction",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("like", "Like"),
+                    ("me_too", "Me too"),
+                    ("thanks", "Thanks"),
+                    ("solved", "Solved it for me too"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.CreateModel(
-            name='MediaAttachment',
+            name="MediaAttachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('storage_name', models.CharField(max_length=64, unique=True)),
-                ('filename', models.CharField(max_length=255)),
-                ('content_type', models.CharField(max_length=100)),
-                ('size', models.PositiveIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('description', models.CharField(blank=True, max_length=1500)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('post', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='media', to='wall.post')),
-                ('uploader', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='wall_media', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                ("storage_name", models.CharField(max_length=64, unique=True)),
+                ("filename", models.CharField(max_length=255)),
+                ("content_type", models.CharField(max_length=100)),
+                ("size", models.PositiveIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("description", models.CharField(blank=True, max_length=1500)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "post",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="media",
+                        to="wall.post",
+                    ),
+                ),
+                (
+                    "uploader",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="wall_media",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['post', 'position', 'id'],
-                'indexes': [models.Index(fields=['post', 'position'], name='wall_mediaa_post_id_9a5093_idx'), models.Index(condition=models.Q(('post__isnull', True)), fields=['created_at'], name='wall_media_unattached')],
+                "ordering": ["post", "position", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["post", "position"], name="wall_mediaa_post_id_9a5093_idx"
+                    ),
+                    models.Index(
+                        condition=models.Q(("post__isnull", True)),
+                        fields=["created_at"],
+                        name="wall_media_unattached",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ReputationAward',
+            name="ReputationAward",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('accepted', 'Answer accepted'), ('solved', 'Answer solved it for someone else')], max_length=10)),
-                ('points', models.PositiveSmallIntegerField()),
-                ('state', models.CharField(choices=[('pending', 'Pending verification'), ('confirmed', 'Confirmed'), ('void', 'Void')], default='pending', max_length=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('verify_after', models.DateTimeField()),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('void_reason', models.CharField(blank=True, max_length=200)),
-                ('answer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='awards', to='wall.post')),
-                ('beneficiary', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reputation_awards', to=settings.AUTH_USER_MODEL)),
-                ('service', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("accepted", "Answer accepted"),
+                            ("solved", "Answer solved it for someone else"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("points", models.PositiveSmallIntegerField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending verification"),
+                            ("confirmed", "Confirmed"),
+                            ("void", "Void"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("verify_after", models.DateTimeField()),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("void_reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "answer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="awards",
+                        to="wall.post",
+                    ),
+                ),
+                (
+                    "beneficiary",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reputation_awards",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="catalog.service",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['person', 'state'], name='wall_reputa_person__53fab1_idx'), models.Index(condition=models.Q(('state', 'pending')), fields=['verify_after'], name='wall_award_pending')],
-                'constraints': [models.UniqueConstraint(fields=('answer', 'beneficiary', 'reason'), name='unique_reputation_award')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["person", "state"], name="wall_reputa_person__53fab1_idx"),
+                    models.Index(
+                        condition=models.Q(("state", "pending")),
+                        fields=["verify_after"],
+                        name="wall_award_pending",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("answer", "beneficiary", "reason"), name="unique_reputation_award"
+                    )
+                ],
             },
         ),
     ]

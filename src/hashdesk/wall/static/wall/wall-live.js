@@ -6,7 +6,9 @@
 // asks the server for its timeline's posts newer than the newest one shown (wall:fragment, the
 // same timeline and visibility as the page, so the server decides what belongs here) and, when
 // there are any, shows a polite bar "N new posts — show". Pressing it puts them on top and
-// moves the focus to the first of them. Reaction events change the counts in place.
+// moves the focus to the first of them. A conversation (data-order="oldest", its last page)
+// reads oldest first: "N new replies — show" puts them below, in the order written. Reaction
+// events change the counts in place.
 
 import { live } from "../web/live.js";
 
@@ -17,6 +19,11 @@ function newestPostId(list) {
     Number.parseInt(post.dataset.postId, 10),
   );
   return ids.length ? Math.max(...ids) : 0;
+}
+
+function announcement(count, oldestFirst) {
+  const [one, many] = oldestFirst ? ["reply", "replies"] : ["post", "posts"];
+  return `${count} new ${count === 1 ? one : many} — show`;
 }
 
 export function updateCounts(root, post) {
@@ -36,6 +43,7 @@ class WallTimeline {
     this.button = section.querySelector("[data-wall-new-button]");
     this.url = section.dataset.fragmentUrl;
     this.here = section.dataset.here || window.location.pathname;
+    this.oldestFirst = section.dataset.order === "oldest";
     this.waiting = null;
     this.timer = null;
     this.loading = false;
@@ -72,7 +80,7 @@ class WallTimeline {
       const count = fresh ? fresh.querySelectorAll("[data-post-id]").length : 0;
       if (!count) return;
       this.waiting = fresh;
-      this.button.textContent = count === 1 ? "1 new post — show" : `${count} new posts — show`;
+      this.button.textContent = announcement(count, this.oldestFirst);
       this.button.hidden = false;
     } catch (error) {
       // Offline or the server restarted: the next event asks again.
@@ -92,7 +100,8 @@ class WallTimeline {
     );
     const added = [...this.waiting.children].filter((post) => !shown.has(post.dataset.postId));
     for (const post of added) post.classList.add("wall-post--new");
-    this.list.prepend(...added);
+    if (this.oldestFirst) this.list.append(...added);
+    else this.list.prepend(...added);
     this.waiting = null;
     this.button.hidden = true;
     this.section.querySelector("[data-wall-empty]")?.remove();
@@ -124,7 +133,7 @@ export function initWall(root = document) {
   const connection = live();
   if (!connection) return null;
   if (!section.dataset.fragmentUrl || !section.querySelector("[data-wall-list]")) {
-    // A thread or an older page: no new-post bar, but the counts stay current.
+    // An older page (of a timeline or a long thread): no new-post bar, but counts stay current.
     document.addEventListener("hashdesk:event", (event) => {
       if (event.detail?.type === "wall_post" && event.detail.op === "reaction") {
         updateCounts(section, event.detail.post);

@@ -1,0 +1,82 @@
+"""Answers and reputation on the wall (docs/api.md, "Wall"; docs/wall.md, "Answers and
+reputation"): accepting a reply as a thread's answer, a person's reputation and the top helpers.
+
+Lookups go through ``core.visibility`` (what one may not see is a 404); changes are
+``wall.answers`` actions, the same the pages call.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from hashdesk.accounts.models import User
+from hashdesk.api.auth import acting_user
+from hashdesk.api.schemas import READ_ERRORS, WRITE_ERRORS, ObjectId, with_errors
+from hashdesk.core.errors import NotFound
+from hashdesk.core.visibility import visible_to
+from hashdesk.wall import answers, reputation
+from hashdesk.wall.api import _shown, _target_post
+from hashdesk.wall.reputation import LEADERS_SHOWN
+from hashdesk.wall.schemas import LeaderOut, PostOut, ReputationOut
+
+router = Router(tags=["wall"])
+
+
+class LeadersQuery(Schema):
+    since: datetime | None = Field(None, description="Count only points earned since then.")
+    limit: int = Field(LEADERS_SHOWN, ge=1, le=50)
+
+
+@router.post("wall/posts/{int:post_id}/accept", response=with_errors({200: PostOut}, WRITE_ERRORS))
+def accept_answer(request: HttpRequest, post_id: ObjectId) -> Any:
+    """Accept reply ``post_id`` as its conversation's answer (the person who asked, or a
+    moderator for them); answers the conversation's first post. Accepting another reply
+    replaces the answer. Someone else's question is 403; your own reply, a first post or an
+    official update's conversation is 409."""
+    user = acting_user(request)
+    return _shown(answers.do_accept_answer(user, _target_post(user, post_id)))
+
+
+@router.delete(
+    "wall/posts/{int:post_id}/accept", response=with_errors({200: PostOut}, WRITE_ERRORS)
+)
+def unaccept_answer(request: HttpRequest, post_id: ObjectId) -> Any:
+    """Withdraw the accepted answer of the conversation of ``post_id`` (its first post);
+    404 when it has none."""
+    user = acting_user(request)
+    return _shown(answers.do_unaccept_answer(user, _target_post(user, post_id)))
+
+
+@router.get(
+    "wall/people/{int:person_id}/reputation",
+    response=with_errors({200: ReputationOut}, READ_ERRORS),
+)
+def person_reputation(request: HttpRequest, person_id: ObjectId) -> dict[str, Any]:
+    """A person's reputation: confirmed points and answers that prevented a ticket; pending
+    awards only for the person themself and staff (``null`` otherwise)."""
+    user = acting_user(request)
+    person = visible_to(user, User.objects.filter(is_active=True)).filter(pk=person_id).first()
+    if person is None:
+        raise NotFound("No such person.")
+    found = reputation.summary(person, viewer=user)
+    return {
+        "person": person,
+        "points": found.points,
+        "answers": found.answers,
+        "pending": found.pending,
+    }
+
+
+@router.get("wall/reputation/leaders", response=with_errors({200: list[LeaderOut]}, READ_ERRORS))
+def reputation_leaders(request: HttpRequest, query: Query[LeadersQuery]) -> list[dict[str, Any]]:
+    """The top helpers by confirmed points, highest first."""
+    found = reputation.leaders(acting_user(request), since=query.since, limit=query.limit)
+    return [
+        {"person": leader.person, "points": leader.points, "answers": leader.answers}
+        for leader in found
+    ]

@@ -1,0 +1,192 @@
+"""Reputation earned by answers that demonstrably prevented tickets (story 7; docs/wall.md,
+"Answers and reputation").
+
+Awards are earned pending by wall.answers and decided here once their window has passed:
+confirmed when the beneficiary raised no ticket on the question's service meanwhile, void
+otherwise. A person's reputation is the sum of their confirmed points.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+
+from hashdesk.accounts.models import User
+from hashdesk.audit import trail
+from hashdesk.core.visibility import Viewer, is_staff, visible_to
+from hashdesk.incidents.models import Incident
+from hashdesk.notify.actions import Notice, do_send_notices
+from hashdesk.wall.actions import POST_URL
+from hashdesk.wall.choices import AwardState
+from hashdesk.wall.models import ReputationAward
+
+# Due awards decided per transaction: the verification task repeats until none are left.
+VERIFY_BATCH = 500
+LEADERS_SHOWN = 10
+
+_CONFIRMED = Q(reputation_awards__state=AwardState.CONFIRMED)
+
+
+@dataclass(frozen=True)
+class Summary:
+    points: int
+    # Answers with at least one confirmed award: tickets they demonstrably prevented.
+    answers: int
+    # Awards still in their window; None when the viewer may not see them.
+    pending: int | None
+
+
+@dataclass(frozen=True)
+class Leader:
+    person: User
+    points: int
+    answers: int
+
+
+def score(person: User) -> int:
+    """``person``'s reputation: the sum of their confirmed points."""
+    total = ReputationAward.objects.filter(person=person, state=AwardState.CONFIRMED).aggregate(
+        total=Coalesce(Sum("points"), 0)
+    )["total"]
+    return int(total)
+
+
+def summary(person: User, *, viewer: Viewer) -> Summary:
+    """Points, answers that prevented a ticket and — for the person themself and staff only —
+    pending awards. One query."""
+    confirmed = Q(state=AwardState.CONFIRMED)
+    found = ReputationAward.objects.filter(person=person).aggregate(
+        points=Coalesce(Sum("points", filter=confirmed), 0),
+        answers=Count("answer", filter=confirmed, distinct=True),
+        pending=Count("pk", filter=Q(state=AwardState.PENDING)),
+    )
+    own = getattr(viewer, "pk", None) == person.pk
+    return Summary(
+        points=int(found["points"]),
+        answers=int(found["answers"]),
+        pending=int(found["pending"]) if own or is_staff(viewer) else None,
+    )
+
+
+def leaders(
+    viewer: Viewer, since: datetime | None = None, limit: int = LEADERS_SHOWN
+) -> list[Leader]:
+    """The top helpers by confirmed points (earned since ``since``, if given), among the
+    people ``viewer`` may see. One query."""
+    confirmed = _CONFIRMED
+    if since is not None:
+        confirmed &= Q(reputation_awards__created_at__gte=since)
+    people = (
+        visible_to(viewer, User.objects.filter(is_active=True))
+        .annotate(
+            wall_points=Sum("reputation_awards__points", filter=confirmed),
+            wall_answers=Count("reputation_awards__answer", filter=confirmed, distinct=True),
+        )
+        .filter(wall_points__gt=0)
+        .order_by("-wall_points", "display_name", "pk")[:limit]
+    )
+    return [Leader(person, int(person.wall_points), int(person.wall_answers)) for person in people]
+
+
+def _tickets(awards: list[ReputationAward]) -> dict[int, list[tuple[str, int, datetime, bool]]]:
+    """Incidents each beneficiary raised or was affected by in the awards' overall window, by
+    person: (number, service id, created at, raised by them). One query for the batch."""
+    beneficiaries = {award.beneficiary_id for award in awards}
+    start = min(award.created_at for award in awards)
+    end = max(award.verify_after for award in awards)
+    rows = (
+        Incident.objects.filter(created_at__gte=start, created_at__lte=end)
+        .filter(Q(reporter_id__in=beneficiaries) | Q(affected__user_id__in=beneficiaries))
+        .values_list("number", "service_id", "created_at", "reporter_id", "affected__user_id")
+        .distinct()
+    )
+    found: dict[int, list[tuple[str, int, datetime, bool]]] = defaultdict(list)
+    for number, service_id, created_at, reporter_id, affected_id in rows:
+        if reporter_id in beneficiaries:
+            found[reporter_id].append((number or "", service_id, created_at, True))
+        if affected_id in beneficiaries and affected_id != reporter_id:
+            found[affected_id].append((number or "", service_id, created_at, False))
+    return found
+
+
+def _ticket_raised(award: ReputationAward, tickets: list[tuple[str, int, datetime, bool]]) -> str:
+    """Why ``award`` is void (the first ticket in its own window), or "" when none was raised."""
+    for number, service_id, created_at, raised in sorted(tickets, key=lambda t: t[2]):
+        if award.service_id is not None and service_id != award.service_id:
+            continue
+        if award.created_at <= created_at <= award.verify_after:
+            return f"raised {number}" if raised else f"affected by {number}"
+    return ""
+
+
+@transaction.atomic
+def verify_due_awards(now: datetime) -> int:
+    """Decide pending awards whose window has passed (up to VERIFY_BATCH): confirmed when the
+    beneficiary reported, or was an affected user of, no incident on the award's service (any
+    service when the question had none) created in the window; void otherwise. The same
+    handful of queries for 3 or 300 awards. Returns how many were decided."""
+    awards = list(
+        ReputationAward.objects.select_for_update(of=("self",))
+        .filter(state=AwardState.PENDING, verify_after__lte=now)
+        .select_related("person")
+        .order_by("verify_after", "pk")[:VERIFY_BATCH]
+    )
+    if not awards:
+        return 0
+    tickets = _tickets(awards)
+    confirmed: list[ReputationAward] = []
+    voided: list[ReputationAward] = []
+    for award in awards:
+        reason = _ticket_raised(award, tickets.get(award.beneficiary_id, []))
+        award.decided_at = now
+        if reason:
+            award.state, award.void_reason = AwardState.VOID, reason
+            voided.append(award)
+        else:
+            award.state = AwardState.CONFIRMED
+            confirmed.append(award)
+    if confirmed:
+        ReputationAward.objects.filter(pk__in=[award.pk for award in confirmed]).update(
+            state=AwardState.CONFIRMED, decided_at=now
+        )
+    if voided:
+        ReputationAward.objects.bulk_update(
+            voided, ["state", "decided_at", "void_reason"], batch_size=VERIFY_BATCH
+        )
+    confirmed_ids = {award.pk for award in confirmed}
+    trail.record_many(
+        trail.Change(
+            actor=None,
+            action=(
+                "wall.reputation_confirmed" if award.pk in confirmed_ids else "wall.reputation_void"
+            ),
+            obj=award,
+            after={"points": award.points, "reason": award.reason, "void": award.void_reason},
+        )
+        for award in awards
+    )
+    _tell_answerers(confirmed)
+    return len(awards)
+
+
+def _tell_answerers(confirmed: list[ReputationAward]) -> None:
+    """One notice per answer and author, with the points it earned in this batch."""
+    earned: dict[tuple[int, int], int] = defaultdict(int)
+    people: dict[int, User] = {}
+    for award in confirmed:
+        earned[(award.person_id, award.answer_id)] += award.points
+        people[award.person_id] = award.person
+    do_send_notices(
+        Notice(
+            recipient=people[person_id],
+            kind="wall.reputation",
+            title=f"Your answer prevented a ticket: +{points} reputation",
+            url=POST_URL.format(pk=answer_id),
+        )
+        for (person_id, answer_id), points in earned.items()
+    )
