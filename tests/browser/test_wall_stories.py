@@ -1,7 +1,8 @@
-"""The wall's stories of docs/PRODUCT (1, 2 and 8), end to end in Chromium over the real event
+"""The wall's stories of docs/PRODUCT (1, 2, 7 and 8), end to end in Chromium over the real event
 server: what a requester sees while typing, a burst of posts an agent turns into an incident in
-one click, and secrets and confidential incidents that never reach anyone who should not see
-them. Two browser sessions show what one person does arriving live at the other."""
+one click, a colleague's answer that earns reputation once it demonstrably prevented tickets,
+and secrets and confidential incidents that never reach anyone who should not see them. Two
+browser sessions show what one person does arriving live at the other."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from hashdesk.accounts.choices import Role
 from hashdesk.accounts.models import User
@@ -18,8 +20,8 @@ from hashdesk.catalog.choices import Visibility
 from hashdesk.incidents import actions as incident_actions
 from hashdesk.incidents.models import AffectedUser, Incident, IncidentFollower
 from hashdesk.notify.models import Notification
-from hashdesk.wall import actions
-from hashdesk.wall.models import Post
+from hashdesk.wall import actions, reputation
+from hashdesk.wall.models import Post, ReputationAward
 
 pytestmark = pytest.mark.browser
 
@@ -191,3 +193,47 @@ def test_story_8_secrets_are_redacted_and_confidential_incidents_never_show(
         assert phishing.number not in tab.page.locator("[data-suggestions]").inner_text()
         assert tab.console_errors == []
     assert not Post.objects.filter(body__contains=SECRET).exists()
+
+
+def test_story_7_an_accepted_answer_earns_reputation_once_it_prevented_tickets(
+    open_tab: Any, requester: User, other_requester: User, make_person: Any, settings: Any
+) -> None:
+    question = actions.do_post(requester, body="How do I map the #printers on floor 3?")
+    asker = open_tab()
+    asker.sign_in(requester)
+    asker.open(f"/wall/posts/{question.pk}/")
+    asker.wait_until_live()
+
+    # A colleague answers; the asker sees the reply arrive without reloading, and accepts it.
+    with transaction.atomic():
+        answer = actions.do_post(
+            other_requester,
+            body="Settings → Printers → Add, then pick FLOOR3-MFP.",
+            reply_to=question,
+        )
+    asker.page.get_by_role("button", name="1 new reply — show").click()
+    asker.page.get_by_role(
+        "button", name=f"Accept as answer (reply by {other_requester.display_name})"
+    ).click()
+    accepted = asker.page.locator(f"[data-post-id='{answer.pk}']")
+    accepted.get_by_text("Accepted answer").wait_for()
+
+    # Someone else with the same question says it solved it for them too.
+    same_question = make_person("floor3@example.test", roles=[Role.REQUESTER])
+    reader = open_tab()
+    reader.sign_in(same_question)
+    reader.open(f"/wall/posts/{question.pk}/")
+    reader.page.locator(f"[data-post-id='{answer.pk}']").get_by_role(
+        "button", name="Solved it for me too"
+    ).click()
+    reader.page.locator(
+        f"[data-post-id='{answer.pk}'] [data-count='solved']", has_text="1"
+    ).wait_for()
+    assert set(ReputationAward.objects.values_list("state", flat=True)) == {"pending"}
+
+    # Neither raised a ticket in the window: the reputation is confirmed and shown.
+    later = timezone.now() + settings.WALL_DEFLECTION_WINDOW + timezone.timedelta(minutes=1)
+    assert reputation.verify_due_awards(later) == 2
+    reader.open(f"/wall/people/{other_requester.pk}/")
+    reader.page.get_by_text("20 reputation · 1 answer that prevented a ticket").wait_for()
+    assert asker.console_errors == [] and reader.console_errors == []

@@ -123,6 +123,8 @@ class Timeline:
     tabs: list[dict[str, Any]] = field(default_factory=list)
     # A person's page shows their reputation (wall.reputation).
     person: User | None = None
+    # A conversation's first post: its asker decides the accepted answer.
+    root: Post | None = None
 
     @property
     def url(self) -> str:
@@ -231,6 +233,8 @@ def _timeline(user: User, key: str, value: str = "") -> Timeline:
             root = _post(user, int(value))
         except ValueError:
             raise Http404("No such conversation.") from None
+        if root.thread_root_id:
+            root = _post(user, root.thread_root_id)
         return Timeline(
             "thread",
             "Conversation",
@@ -238,6 +242,7 @@ def _timeline(user: User, key: str, value: str = "") -> Timeline:
             timelines.thread(user, root),
             {"timeline": "thread", "id": str(root.pk)},
             value=str(root.pk),
+            root=root,
         )
     raise Http404("No such timeline.")
 
@@ -390,6 +395,9 @@ def fragment(request: HttpRequest) -> HttpResponse:
         .order_by(*keyset.fields)[:FRAGMENT_MAX]
     )
     _mark_reactions(user, posts)
+    if timeline.root is not None:
+        # New replies arrive with the asker's "Accept as answer", as on the page.
+        _mark_answer_controls(user, posts, timeline.root)
     return render(
         request,
         "wall/fragment.html",
@@ -524,6 +532,15 @@ def _arrange_answer(user: User, posts: list[Post], root_id: int, *, first_page: 
         )
         if answer is not None:
             posts.insert(posts.index(root) + 1, answer)
+    _mark_answer_controls(user, posts, root)
+    return posts
+
+
+def _mark_answer_controls(user: User, posts: list[Post], root: Post) -> None:
+    """Which of ``posts`` (of ``root``'s thread) are the accepted answer, and which the viewer
+    may accept or withdraw: the asker and moderators decide, on a visible question."""
+    accepted_id = root.accepted_answer_id
+    root_id = root.pk
     deciding = (root.author_id == user.pk or can_moderate(user)) and (
         root.kind == PostKind.POST
         and root.deleted_at is None
@@ -540,7 +557,6 @@ def _arrange_answer(user: User, posts: list[Post], root_id: int, *, first_page: 
             and item.deleted_at is None
             and item.moderation == ModerationState.VISIBLE
         )
-    return posts
 
 
 def _offer_solved(user: User, posts: list[Post]) -> None:
