@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "hashdesk.incidents",
     "hashdesk.notify",
     "hashdesk.wall",
+    "hashdesk.chat",
     "hashdesk.web",
 ]
 
@@ -278,6 +279,9 @@ RATE_LIMITS = {
     "wall_post_batch": (env_int("HASHDESK_RATE_WALL_POST_BATCH_PER_MINUTE", 30), 60),
     # Images uploaded for wall posts (docs/wall.md, "Images"), per person.
     "wall_media": (env_int("HASHDESK_RATE_WALL_MEDIA_PER_MINUTE", 30), 60),
+    # Chat messages per person (docs/chat.md): a quick typist sends a few a minute; a script
+    # or a stuck client far more.
+    "chat_message": (env_int("HASHDESK_RATE_CHAT_MESSAGE_PER_MINUTE", 60), 60),
 }
 RATE_LIMITS_ENABLED = env_bool("HASHDESK_RATE_LIMITS", True)
 

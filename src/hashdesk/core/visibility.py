@@ -118,6 +118,18 @@ def can_subscribe(user: Viewer, stream: str) -> bool:
             object_id is not None
             and visible_to(user, Incident.objects.filter(pk=object_id)).exists()
         )
+    if kind == "room":
+        # Members only, while the room is theirs to see (a war room's incident may have turned
+        # confidential since they joined). One query.
+        from hashdesk.chat.models import Room
+
+        return (
+            is_signed_in(user)
+            and object_id is not None
+            and visible_to(user, Room.objects.filter(pk=object_id))
+            .filter(memberships__user_id=user.pk)
+            .exists()
+        )
     return False
 
 
