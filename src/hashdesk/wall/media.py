@@ -303,7 +303,11 @@ def do_update_media(
         raise NotFound("No such image.")
     if media.uploader_id != editor.pk:
         raise Forbidden("Only the person who uploaded an image can describe it.")
-    media = MediaAttachment.objects.select_for_update().select_related("post").get(pk=media.pk)
+    media = (
+        MediaAttachment.objects.select_for_update(of=("self",))
+        .select_related("post")
+        .get(pk=media.pk)
+    )
     text = _check_description(description)
     if text == media.description:
         return media
@@ -363,7 +367,7 @@ def _remove(actor: User | None, candidates: QuerySet[MediaAttachment]) -> int:
     """Delete the ``candidates`` not on a post, with an audit entry each (``actor`` None: the
     system), and their files after the commit. A row attached to a post meanwhile (where the
     database cannot lock rows) stays, and so does its file."""
-    found = list(candidates.filter(post__isnull=True).select_for_update())
+    found = list(candidates.filter(post__isnull=True).select_for_update(of=("self",)))
     if not found:
         return 0
     removed, _ = MediaAttachment.objects.filter(
