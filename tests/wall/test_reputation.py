@@ -12,7 +12,7 @@ from django.utils import timezone
 from hashdesk.accounts.models import User
 from hashdesk.audit.models import AuditEntry
 from hashdesk.incidents import actions as incident_actions
-from hashdesk.incidents.models import Incident
+from hashdesk.incidents.models import AffectedUser, Incident
 from hashdesk.notify.models import Notification
 from hashdesk.wall import actions, answers, reputation
 from hashdesk.wall.choices import AwardState, ReactionKind
@@ -88,12 +88,27 @@ def test_being_added_as_affected_user_counts_as_a_ticket(
     start, now = _window_passed()
     incident = _incident(vpn_agent, vpn_service, start + HOUR)
     incident_actions.do_add_affected_user(vpn_agent, incident, other_requester)
+    AffectedUser.objects.filter(user=other_requester).update(added_at=start + 2 * HOUR)
     reputation.verify_due_awards(now)
     by_beneficiary = dict(ReputationAward.objects.values_list("beneficiary_id", "void_reason"))
     assert by_beneficiary == {
         requester.pk: "",
         other_requester.pk: f"affected by {incident.number}",
     }
+
+
+def test_saying_me_too_to_an_older_incident_in_the_window_counts_from_then(
+    requester: User, helper: User, vpn_agent: User, vpn_service: Any
+) -> None:
+    """The outage was recorded before the answer; joining it afterwards was the asker's ticket."""
+    _answered(requester, helper)
+    start, now = _window_passed()
+    outage = _incident(vpn_agent, vpn_service, start - 10 * HOUR)
+    incident_actions.do_add_affected_user(vpn_agent, outage, requester)
+    AffectedUser.objects.filter(user=requester).update(added_at=start + 3 * HOUR)
+    reputation.verify_due_awards(now)
+    award = ReputationAward.objects.get()
+    assert (award.state, award.void_reason) == (AwardState.VOID, f"affected by {outage.number}")
 
 
 def test_tickets_on_other_services_or_after_the_window_do_not_count(

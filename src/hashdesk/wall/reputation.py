@@ -94,23 +94,38 @@ def leaders(
 
 
 def _tickets(awards: list[ReputationAward]) -> dict[int, list[tuple[str, int, datetime, bool]]]:
-    """Incidents each beneficiary raised or was affected by in the awards' overall window, by
-    person: (number, service id, created at, raised by them). One query for the batch."""
+    """Incidents each beneficiary raised, or said "me too" to, in the awards' overall window,
+    by person: (number, service id, when — raised or joined —, raised by them). Joining an
+    incident that already existed counts from the moment they joined: that was their ticket.
+    One query for the batch."""
     beneficiaries = {award.beneficiary_id for award in awards}
     start = min(award.created_at for award in awards)
     end = max(award.verify_after for award in awards)
     rows = (
-        Incident.objects.filter(created_at__gte=start, created_at__lte=end)
-        .filter(Q(reporter_id__in=beneficiaries) | Q(affected__user_id__in=beneficiaries))
-        .values_list("number", "service_id", "created_at", "reporter_id", "affected__user_id")
+        Incident.objects.filter(
+            Q(reporter_id__in=beneficiaries, created_at__gte=start, created_at__lte=end)
+            | Q(
+                affected__user_id__in=beneficiaries,
+                affected__added_at__gte=start,
+                affected__added_at__lte=end,
+            )
+        )
+        .values_list(
+            "number",
+            "service_id",
+            "created_at",
+            "reporter_id",
+            "affected__user_id",
+            "affected__added_at",
+        )
         .distinct()
     )
     found: dict[int, list[tuple[str, int, datetime, bool]]] = defaultdict(list)
-    for number, service_id, created_at, reporter_id, affected_id in rows:
-        if reporter_id in beneficiaries:
+    for number, service_id, created_at, reporter_id, affected_id, added_at in rows:
+        if reporter_id in beneficiaries and start <= created_at <= end:
             found[reporter_id].append((number or "", service_id, created_at, True))
-        if affected_id in beneficiaries and affected_id != reporter_id:
-            found[affected_id].append((number or "", service_id, created_at, False))
+        if affected_id in beneficiaries and affected_id != reporter_id and added_at is not None:
+            found[affected_id].append((number or "", service_id, added_at, False))
     return found
 
 
