@@ -7,15 +7,21 @@
    in its own process. Counted in posts per second. Bodies are realistic service-desk posts
    ("#vpn drops every 5 minutes since 9am", half of a batch with a second hashtag) and carry no
    mentions, so no notification work is measured.
-2. **Post-to-screen**: 1,000 WebSocket clients (bench/ws_fanout.py's load client, signed in with
-   a requester's API token, so on the ``members`` stream where public wall posts go) connected
-   to ``python -m hashdesk.realtime`` (embedded mode: SQLite, UDP wake-ups); this driver posts
-   through the API every ~100 ms; latency = the time a client receives the ``wall_post``
-   ``create`` event minus the time the post request was sent (same machine clock), over every
-   (client, post) pair. bench/ws_fanout.py has no two-process Redis mode, so only the embedded
-   figure is measured.
+2. **Post-to-screen, one process**: 1,000 WebSocket clients (bench/ws_fanout.py's load client,
+   signed in with a requester's API token, so on the ``members`` stream where public wall posts
+   go) connected to ``python -m hashdesk.realtime`` (embedded mode: SQLite, UDP wake-ups); this
+   driver posts through the API every ~100 ms; latency = the time a client receives the
+   ``wall_post`` ``create`` event minus the time the post request was sent (same machine clock),
+   over every (client, post) pair.
+3. **Post-to-screen, two processes sharing Redis** (bench/support/scaled_out.py): two
+   ``hashdesk run --no-demo`` process trees (what ``make run`` starts: web, event server, worker)
+   on ports of their own, on one fresh PostgreSQL database and one Redis database (pub/sub wakes
+   both event servers); 500 clients on each event server, every post through node A's web
+   server, latency measured as in 2. for A's clients, B's clients and all of them. Skipped, with
+   the reason, when PostgreSQL or Redis does not answer (or with ``--no-two-processes``).
 
-Usage: ``.venv/bin/python bench/wall.py [--quick]`` (about 30 seconds; ``--quick`` about 20).
+Usage: ``.venv/bin/python bench/wall.py [--quick] [--no-two-processes] [--postgres URL]
+[--redis URL]`` (45-60 seconds, about 20 of them for part 3; ``--quick`` about 35).
 Results: bench/results/wall.json; figures in docs/performance.md.
 """
 
@@ -28,6 +34,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +48,7 @@ RESULTS = BENCH_DIR / "results" / "wall.json"
 sys.path.insert(0, str(BENCH_DIR / "support"))
 sys.path.insert(0, str(BENCH_DIR))
 import loadgen  # noqa: E402
+import scaled_out  # noqa: E402
 
 import ws_fanout  # noqa: E402
 
@@ -49,6 +57,10 @@ BATCH_SIZE = 100
 TARGET_POSTS_PER_SECOND = 1000
 TARGET_P99_MS = 100.0
 WARM_UP_POSTS = 2
+POST_INTERVAL_SECONDS = 0.1
+# Redis keys and the pub/sub channel of the two-process installation (its Redis database is
+# flushed before and after anyway).
+REDIS_PREFIX = "hashdesk-bench-wall"
 BODIES = (
     "#vpn drops every 5 minutes since 9am",
     "#vpn drops every 5 minutes since 9am, and #wifi on floor 3 is slow too",
@@ -200,7 +212,8 @@ def _ingestion(port: int, token: str, seconds: float, warmup: float) -> dict[str
     return {"single": single, "batch": batch}
 
 
-def _post(port: int, token: str, body: str) -> tuple[int, float]:
+def _post(port: int, token: str, body: str) -> tuple[int, float, float]:
+    """The new post's id, when the request was sent, and how long its answer took (ms)."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/api/v1/wall/posts",
         data=json.dumps({"body": body}).encode(),
@@ -209,66 +222,220 @@ def _post(port: int, token: str, body: str) -> tuple[int, float]:
     )
     sent = time.time()
     with urllib.request.urlopen(request, timeout=10) as answer:
-        return int(json.load(answer)["id"]), sent
+        post_id = int(json.load(answer)["id"])
+    return post_id, sent, (time.time() - sent) * 1000
 
 
 def _latency(
     port: int, env: dict[str, str], tokens: dict[str, str], clients: int, posts: int
 ) -> dict[str, Any]:
+    """One embedded event server; its clients split over two load processes."""
     url = f"ws://127.0.0.1:{env['HASHDESK_EVENT_SERVER_PORT']}/ws/"
     server = ws_fanout.Child([sys.executable, "-m", "hashdesk.realtime"], env)
-    workdir = Path(tempfile.mkdtemp(prefix="wall-bench-load-"))
-    loads: list[tuple[ws_fanout.Child, Path, int]] = []
-    sent: dict[str, float] = {}
     try:
         ws_fanout.wait_http(url.replace("ws://", "http://").replace("/ws/", "/healthz"))
         print(f"post-to-screen: {clients} clients ...", flush=True)
-        for index in range(2):
+        half = clients // 2
+        screens = [("embedded", url, half), ("embedded", url, clients - half)]
+        return _post_to_screen(port, env, tokens, screens, posts)
+    finally:
+        server.stop()
+
+
+def _post_to_screen(
+    post_port: int,
+    env: dict[str, str],
+    tokens: dict[str, str],
+    screens: list[tuple[str, str, int]],
+    posts: int,
+) -> dict[str, Any]:
+    """Post through ``post_port``; time each post's arrival on every client of every screen.
+
+    ``screens``: (side, event server URL, clients), one load process each. With more than one
+    side, the figures are also given per side.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="wall-bench-load-"))
+    loads: list[tuple[ws_fanout.Child, Path, str, int]] = []
+    sent: dict[str, float] = {}
+    # Per post, in the order sent: tells one slow post (a pause somewhere) from a spread tail.
+    per_post: dict[str, list[float]] = {}
+    request_ms: list[float] = []
+    try:
+        for index, (side, url, share) in enumerate(screens):
             out = workdir / f"load-{index}.json"
-            share = clients // 2 + index * (clients % 2)
             argv = [sys.executable, __file__, "--role", "load", "--url", url, "--token"]
             argv += [tokens["read_token"], "--clients", str(share)]
             argv += ["--posts", str(posts + WARM_UP_POSTS), "--out", str(out)]
-            loads.append((ws_fanout.Child(argv, env), out, share))
-        for child, _, _ in loads:
+            loads.append((ws_fanout.Child(argv, env), out, side, share))
+        for child, _, _, _ in loads:
             child.wait_line("ready")
         time.sleep(1.0)  # let the connection storm settle
         for seq in range(posts + WARM_UP_POSTS):
-            post_id, at = _post(port, tokens["write_token"], BODIES[seq % 2])
+            post_id, at, took = _post(post_port, tokens["write_token"], BODIES[seq % 2])
             if seq >= WARM_UP_POSTS:
                 sent[str(post_id)] = at
-            time.sleep(0.1)
-        for child, _, _ in loads:
+                request_ms.append(round(took, 1))
+            time.sleep(POST_INTERVAL_SECONDS)
+        for child, _, _, _ in loads:
             child.process.wait(150)
-        samples: list[float] = []
-        missing = 0
-        not_exactly_once: set[str] = set()
-        for _, out, share in loads:
+        by_side: dict[str, dict[str, Any]] = {}
+        for _, out, side, share in loads:
+            tally = by_side.setdefault(
+                side, {"clients": 0, "samples": [], "missing": 0, "not_exactly_once": set()}
+            )
+            tally["clients"] += share
             arrivals = json.loads(out.read_text())
-            for post_id, at in sent.items():
-                times = arrivals.get(post_id, [])
-                missing += share - len(times)
+            for key, at in sent.items():
+                times = arrivals.get(key, [])
+                tally["missing"] += share - len(times)
                 # Each post must reach each client exactly once: a repeat would hide a loss.
                 if len(times) != share:
-                    not_exactly_once.add(post_id)
-                samples += [(arrived - at) * 1000 for arrived in times]
+                    tally["not_exactly_once"].add(key)
+                latencies = [(arrived - at) * 1000 for arrived in times]
+                tally["samples"] += latencies
+                per_post.setdefault(key, []).extend(latencies)
     finally:
-        for child, _, _ in loads:
+        for child, _, _, _ in loads:
             child.stop()
-        server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    return {
-        "clients": clients,
-        "posts": posts,
-        "interval_ms": 100,
-        "samples": len(samples),
-        "missing": missing,
-        "posts_not_exactly_once": sorted(not_exactly_once, key=int),
-        "p50_ms": round(statistics.median(samples), 2) if samples else None,
-        "p99_ms": round(ws_fanout.percentile(samples, 0.99), 2) if samples else None,
-        "max_ms": round(max(samples), 2) if samples else None,
-        "target_p99_ms": TARGET_P99_MS,
+    merged = {
+        "clients": sum(tally["clients"] for tally in by_side.values()),
+        "samples": [value for tally in by_side.values() for value in tally["samples"]],
+        "missing": sum(tally["missing"] for tally in by_side.values()),
+        "not_exactly_once": set().union(*(tally["not_exactly_once"] for tally in by_side.values())),
     }
+    result = {
+        "clients": merged["clients"],
+        "posts": posts,
+        "interval_ms": round(POST_INTERVAL_SECONDS * 1000),
+        **_figures(merged),
+        "target_p99_ms": TARGET_P99_MS,
+        "per_post_p50_ms": [
+            round(statistics.median(v), 1) if v else None for v in per_post.values()
+        ],
+        "per_post_max_ms": [round(max(v), 1) if v else None for v in per_post.values()],
+        # The post request's own time to answer (the commit is inside it).
+        "per_post_request_ms": request_ms,
+    }
+    if len(by_side) > 1:
+        result["sides"] = {
+            side: {"clients": tally["clients"], **_figures(tally)}
+            for side, tally in by_side.items()
+        }
+    return result
+
+
+def _figures(tally: dict[str, Any]) -> dict[str, Any]:
+    samples: list[float] = tally["samples"]
+    figures: dict[str, Any] = {
+        "samples": len(samples),
+        "missing": tally["missing"],
+        "posts_not_exactly_once": sorted(tally["not_exactly_once"], key=int),
+        "p50_ms": None,
+        "p95_ms": None,
+        "p99_ms": None,
+        "max_ms": None,
+    }
+    if samples:
+        figures["p50_ms"] = round(statistics.median(samples), 2)
+        figures["p95_ms"] = round(ws_fanout.percentile(samples, 0.95), 2)
+        figures["p99_ms"] = round(ws_fanout.percentile(samples, 0.99), 2)
+        figures["max_ms"] = round(max(samples), 2)
+    return figures
+
+
+# --- Two processes sharing Redis ---------------------------------------------------------------
+
+
+def _prepare_in_child(env: dict[str, str]) -> dict[str, str]:
+    """``_prepare`` against another database: Django is already set up here for SQLite."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--role", "prepare"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    tokens: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return tokens
+
+
+def _two_processes(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+    """Post through node A; 500 clients on A's event server and 500 on B's (one Redis, one DB)."""
+    if not args.two_processes:
+        return {"skipped": "--no-two-processes"}
+    reason = scaled_out.unavailable(args.postgres, args.redis)
+    if reason is not None:
+        print(f"post-to-screen, two processes: SKIPPED: {reason}", flush=True)
+        return {"skipped": reason}
+    load_before = round(os.getloadavg()[0], 2)
+    started = time.perf_counter()
+    data_dir = Path(tempfile.mkdtemp(prefix="wall-bench-nodes-"))
+    try:
+        with (
+            scaled_out.fresh_database(args.postgres, scaled_out.bench_database_name()) as db,
+            scaled_out.flushed_redis(args.redis),
+        ):
+            node_env = scaled_out.shared_environment(
+                env, database=db, redis_url=args.redis, prefix=REDIS_PREFIX
+            )
+            print("post-to-screen, two processes: migrating PostgreSQL ...", flush=True)
+            tokens = _prepare_in_child(node_env | {"HASHDESK_DATA_DIR": str(data_dir)})
+            subscribed, latency, delivered = _on_two_nodes(args, node_env, tokens, data_dir)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return {
+        "setup": "two `hashdesk run --no-demo` process trees (granian WSGI, 2 workers; event "
+        "server; task worker), each with its own ports and data directory, on one fresh "
+        "PostgreSQL database and one Redis database (pub/sub wake-ups, cache, task queue); "
+        "rate limits off; every post through node A's web server",
+        "postgresql": _server_version_postgres(args.postgres),
+        "redis": args.redis,
+        "redis_event_server_subscribers": subscribed,
+        "events_delivered_per_event_server": delivered,
+        "load_average_1min_before": load_before,
+        "load_average_1min_after": round(os.getloadavg()[0], 2),
+        "post_to_screen": latency,
+        "seconds": round(time.perf_counter() - started),
+    }
+
+
+def _on_two_nodes(
+    args: argparse.Namespace, node_env: dict[str, str], tokens: dict[str, str], data_dir: Path
+) -> tuple[int, dict[str, Any], dict[str, int]]:
+    """Start nodes A and B, measure, stop them (before their database and Redis go away)."""
+    nodes: list[scaled_out.Node] = []
+    try:
+        for name in ("A", "B"):
+            ports = {"web_port": loadgen.free_port(), "events_port": loadgen.free_port()}
+            nodes.append(scaled_out.Node(name, node_env, data_dir / name, **ports))
+        for node in nodes:
+            node.wait_ready()
+        # Both event servers must hear the web processes' wake-ups through Redis; otherwise B's
+        # clients would be served by its 1 s poll and the figures would measure that.
+        subscribed = scaled_out.subscribers(args.redis, f"{REDIS_PREFIX}:events")
+        if subscribed != len(nodes):
+            raise RuntimeError(f"{subscribed} event servers subscribed to Redis, not 2")
+        half = args.clients // 2
+        print(f"post-to-screen, two processes: {half} + {args.clients - half} clients ...",
+              flush=True)  # fmt: skip
+        screens = [("A", nodes[0].events_url, half)]
+        screens.append(("B", nodes[1].events_url, args.clients - half))
+        latency = _post_to_screen(nodes[0].web_port, node_env, tokens, screens, args.posts)
+        delivered = {node.name: int(node.events_health()["events_delivered"]) for node in nodes}
+        return subscribed, latency, delivered
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+def _server_version_postgres(postgres_url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(scaled_out.database_url(postgres_url, "postgres")) as connection:
+        version = connection.info.server_version  # e.g. 150020 for 15.20
+        return f"{version // 10000}.{version % 10000}"
 
 
 def drive(args: argparse.Namespace) -> None:
@@ -301,12 +468,21 @@ def drive(args: argparse.Namespace) -> None:
             server.terminate()
             server.wait(30)
         shutil.rmtree(data_dir, ignore_errors=True)
+    failure = None
+    try:
+        two_processes = _two_processes(args, env)
+    except Exception as exc:
+        # Recorded with the other figures, which stay valid; the exit status says it failed.
+        failure = f"{type(exc).__name__}: {exc}"
+        two_processes = {"error": failure}
+    scaled = two_processes.get("post_to_screen", {})
     report = {
         "benchmark": "wall",
         "what": "wall posts through the API per second; post request sent to wall_post event "
         "received by N WebSocket clients",
         "server": f"granian WSGI, {WORKERS} workers, SQLite (WAL), rate limits off; event server "
-        "python -m hashdesk.realtime, embedded mode (UDP wake-ups); no Redis variant",
+        "python -m hashdesk.realtime, embedded mode (UDP wake-ups); the PostgreSQL + Redis "
+        "variant with two processes is in two_processes",
         "bodies": list(BODIES),
         "mentions": "none",
         "quick": args.quick,
@@ -323,32 +499,62 @@ def drive(args: argparse.Namespace) -> None:
             "post_to_screen_p50_ms": latency["p50_ms"],
             "post_to_screen_p99_ms": latency["p99_ms"],
             "target_p99_ms": TARGET_P99_MS,
+            "two_processes_post_to_screen_p50_ms": scaled.get("p50_ms"),
+            "two_processes_post_to_screen_p99_ms": scaled.get("p99_ms"),
+            "two_processes_p99_ms_by_side": {
+                side: figures["p99_ms"] for side, figures in scaled.get("sides", {}).items()
+            },
         },
         "ingestion": ingestion,
         "in_process": in_process,
         "post_to_screen": latency,
+        "two_processes": two_processes,
         "total_seconds": round(time.perf_counter() - started),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report["summary"], indent=2))
     print(f"wrote {RESULTS.relative_to(ROOT)} ({report['total_seconds']} s)")
+    if failure is not None:
+        raise SystemExit(f"post-to-screen, two processes: FAILED: {failure}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--role", choices=["drive", "load"], default="drive")
+    parser.add_argument("--role", choices=["drive", "load", "prepare"], default="drive")
     parser.add_argument("--quick", action="store_true", help="3 s per target, 20 posts")
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--warmup", type=float, default=1.5)
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--posts", type=int, default=50)
+    parser.add_argument(
+        "--two-processes",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure two processes sharing PostgreSQL and Redis (default: on; skipped "
+        "with a message when either does not answer)",
+    )
+    parser.add_argument(
+        "--postgres",
+        default=scaled_out.DEFAULT_POSTGRES_URL,
+        help="PostgreSQL server for the two-process part; a fresh database is created and "
+        "dropped (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--redis",
+        default=scaled_out.DEFAULT_REDIS_URL,
+        help="Redis database for the two-process part, flushed before and after; not 0 "
+        "(default: %(default)s)",
+    )
     parser.add_argument("--url")
     parser.add_argument("--token")
     parser.add_argument("--out")
     args = parser.parse_args()
     if args.role == "load":
         asyncio.run(run_load(args.url, args.token, args.clients, args.posts, Path(args.out)))
+        return
+    if args.role == "prepare":
+        print(json.dumps(_prepare()), flush=True)
         return
     if args.quick:
         args.seconds, args.warmup, args.posts = 3.0, 1.0, 20
