@@ -76,3 +76,16 @@ class DeliveryAttempt(models.Model):
     def __str__(self) -> str:
         outcome = "ok" if self.succeeded else "failed"
         return f"attempt {self.pk} of message {self.message_id}: {outcome}"
+
+
+class RateCounter(models.Model):
+    """One rate-limit window's count for one key (hashdesk.core.ratelimit), in the embedded
+    mode where there is no Redis: one ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` counts a
+    hit atomically across processes. Rows of past windows are pruned by the worker."""
+
+    key = models.CharField(max_length=120, primary_key=True)
+    count = models.PositiveIntegerField(default=1)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

@@ -1,25 +1,27 @@
-"""Fixed-window rate limits shared by every process through Django's cache.
+"""Fixed-window rate limits shared by every process.
 
-The cache is the database cache in the embedded mode and Redis when configured
-(``settings.CACHES``), so a limit holds across all web workers, not per process. Each bucket
-is ``settings.RATE_LIMITS[bucket] = (limit, window_seconds)``.
+With Redis (``settings.CACHES``) the counters live in the cache; in the embedded mode, whose
+cache is the database, in their own table (``core.models.RateCounter``), where one
+``INSERT … ON CONFLICT DO UPDATE … RETURNING`` statement counts a hit — the database cache's
+read-then-write would take a transaction, a lock and half a dozen statements for every post and
+chat message. Either way a limit holds across all processes, not per process. Each bucket is
+``settings.RATE_LIMITS[bucket] = (limit, window_seconds)``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-import zlib
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.db import BaseDatabaseCache
-from django.db import connections, router, transaction
+from django.db import connections, router
+from django.utils import timezone
 
 from hashdesk.core.errors import RateLimited
-
-# First half of the PostgreSQL advisory lock key (the second is the counter's hash).
-_RATE_LIMIT_LOCK = 0x4A5D_0A7E
+from hashdesk.core.models import RateCounter
 
 
 def _now() -> float:
@@ -66,25 +68,13 @@ def hit(bucket: str, key: str) -> None:
 def _increment(cache_key: str, *, timeout: int) -> int:
     """Add one to the counter and return the new value, atomically across processes.
 
-    Redis: ``add`` (SET NX) then ``incr`` (INCRBY) are atomic server-side. Django's database
-    cache implements ``incr`` as get-then-set, which loses hits under concurrency, so there
-    the read and write happen in one transaction that holds the write lock: SQLite's
-    IMMEDIATE transactions take it at BEGIN; on PostgreSQL an advisory lock per key does.
+    Embedded (database cache): one upsert on the counters' table, atomic by itself (SQLite
+    takes its write lock for the statement, PostgreSQL the row's lock). Redis: ``add`` (SET NX)
+    then ``incr`` (INCRBY), atomic server-side.
     """
     cache = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(cache, BaseDatabaseCache):
-        alias = router.db_for_write(cache.cache_model_class)
-        with transaction.atomic(using=alias):
-            connection = connections[alias]
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT pg_advisory_xact_lock(%s, %s)",
-                        [_RATE_LIMIT_LOCK, zlib.crc32(cache_key.encode()) - 2**31],
-                    )
-            count = int(cache.get(cache_key, 0)) + 1
-            cache.set(cache_key, count, timeout=timeout)
-            return count
+        return _count_in_database(cache_key, timeout=timeout)
     if cache.add(cache_key, 1, timeout=timeout):
         return 1
     try:
@@ -95,8 +85,36 @@ def _increment(cache_key: str, *, timeout: int) -> int:
         return 1
 
 
+def _count_in_database(cache_key: str, *, timeout: int) -> int:
+    alias = router.db_for_write(RateCounter)
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    table = quote(RateCounter._meta.db_table)
+    expires = connection.ops.adapt_datetimefield_value(timezone.now() + timedelta(seconds=timeout))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({quote('key')}, {quote('count')}, {quote('expires_at')}) "  # noqa: S608 (names quoted by the backend)
+            f"VALUES (%s, 1, %s) ON CONFLICT ({quote('key')}) "
+            f"DO UPDATE SET {quote('count')} = {table}.{quote('count')} + 1 "
+            f"RETURNING {quote('count')}",
+            [cache_key, expires],
+        )
+        (count,) = cursor.fetchone()
+    return int(count)
+
+
+def prune_expired(now: datetime | None = None) -> int:
+    """Delete the counters of windows that are over (the worker runs it hourly)."""
+    removed, _ = RateCounter.objects.filter(expires_at__lt=now or timezone.now()).delete()
+    return removed
+
+
 def reset(bucket: str, key: str) -> None:
     """Forget the current window's count (e.g. after a successful sign-in)."""
     _limit, window = _window(bucket)
     window_start = int(_now() // window) * window
-    caches[DEFAULT_CACHE_ALIAS].delete(_cache_key(bucket, key, window_start))
+    cache = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(cache, BaseDatabaseCache):
+        RateCounter.objects.filter(key=_cache_key(bucket, key, window_start)).delete()
+    else:
+        cache.delete(_cache_key(bucket, key, window_start))

@@ -1,4 +1,4 @@
-"""Background tasks of the core: outbox delivery and event-log retention.
+"""Background tasks of the core: outbox delivery, event-log retention and rate counters.
 
 The huey consumer (``hashdesk worker``) runs them; web processes only enqueue. Tasks are tiny:
 they call a function that does the work, so the same work can be run by hand or in a test.
@@ -35,3 +35,11 @@ def prune_events() -> int:
     removed = prune()
     log.info("pruned events", removed=removed)
     return removed
+
+
+@db_periodic_task(crontab(minute="29"))
+def prune_rate_counters() -> int:
+    """Hourly: forget the rate-limit counters of windows that are over (embedded mode)."""
+    from hashdesk.core.ratelimit import prune_expired
+
+    return prune_expired()
