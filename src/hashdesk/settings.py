@@ -282,6 +282,8 @@ RATE_LIMITS = {
     # Chat messages per person (docs/chat.md): a quick typist sends a few a minute; a script
     # or a stuck client far more.
     "chat_message": (env_int("HASHDESK_RATE_CHAT_MESSAGE_PER_MINUTE", 60), 60),
+    # Files uploaded into chat rooms (docs/chat.md, "Attachments"), per person.
+    "chat_attachment": (env_int("HASHDESK_RATE_CHAT_ATTACHMENT_PER_MINUTE", 20), 60),
 }
 RATE_LIMITS_ENABLED = env_bool("HASHDESK_RATE_LIMITS", True)
 
@@ -325,6 +327,9 @@ ATTACHMENT_TYPES = env_list("HASHDESK_ATTACHMENT_TYPES", _ATTACHMENT_TYPES.split
 # Images on wall posts (docs/wall.md, "Images"): PNG, JPEG, GIF and WebP, re-encoded without
 # metadata. Never more than ATTACHMENT_MAX_BYTES, the most any upload may hold.
 WALL_MEDIA_MAX_BYTES = env_int("HASHDESK_WALL_MEDIA_MAX_BYTES", 8 * 1024 * 1024)
+# Files in chat rooms (docs/chat.md, "Attachments"): the types of ATTACHMENT_TYPES, at most this
+# size (never more than ATTACHMENT_MAX_BYTES, the most any upload may hold).
+CHAT_ATTACHMENT_MAX_BYTES = env_int("HASHDESK_CHAT_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 # Uploaded files above this size wait on disk (Django's temporary files) rather than in memory;
 # the first handler stops keeping a file's bytes once it is over ATTACHMENT_MAX_BYTES, so an
 # oversized upload is read to the end but never stored whole.

@@ -10,5 +10,6 @@ urlpatterns = [
     path("incidents/", include("hashdesk.incidents.urls")),
     path("notifications/", include("hashdesk.notify.urls")),
     path("wall/", include("hashdesk.wall.urls")),
+    path("chat/", include("hashdesk.chat.urls")),
     path("", include("hashdesk.web.urls")),
 ]

@@ -12,6 +12,8 @@ from hashdesk.accounts import choices as account_choices
 from hashdesk.accounts import schemas as account_schemas
 from hashdesk.catalog import choices as catalog_choices
 from hashdesk.catalog import schemas as catalog_schemas
+from hashdesk.chat import choices as chat_choices
+from hashdesk.chat import schemas_help as chat_help_schemas
 from hashdesk.incidents import choices as incident_choices
 from hashdesk.incidents import schemas as incident_schemas
 from hashdesk.wall import choices as wall_choices
@@ -38,6 +40,7 @@ PAIRS: list[tuple[Any, Any, set[Any]]] = [
     (wall_schemas.FollowKindName, wall_choices.FollowKind, set()),
     (wall_schemas.ModerationStateName, wall_choices.ModerationState, set()),
     (wall_schemas.ReportStateName, wall_choices.ReportState, set()),
+    (chat_help_schemas.ConversationStateName, chat_choices.ConversationState, set()),
 ]
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from hashdesk.accounts.models import User
@@ -24,7 +24,14 @@ from hashdesk.audit import trail
 from hashdesk.catalog.models import Service
 from hashdesk.chat.choices import Lane, MemberRole, MessageKind, RoomKind
 from hashdesk.chat.events import ChatMessageEvent, ChatReadEvent, ChatRoomEvent
-from hashdesk.chat.models import BODY_MAX, CLIENT_KEY_MAX, Membership, Message, Room
+from hashdesk.chat.models import (
+    BODY_MAX,
+    CLIENT_KEY_MAX,
+    ChatAttachment,
+    Membership,
+    Message,
+    Room,
+)
 from hashdesk.core import ratelimit, streams
 from hashdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hashdesk.core.events import send_event
@@ -70,7 +77,15 @@ def message_snapshot(message: Message) -> dict[str, Any]:
         "created_at": message.created_at.isoformat(),
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted": deleted,
+        "attachments": [] if deleted else _attachments_of(message),
     }
+
+
+def _attachments_of(message: Message) -> list[dict[str, Any]]:
+    """A message's files; lists prefetch ``attachments`` (one query for the page)."""
+    from hashdesk.chat.messages import attachment_snapshot
+
+    return [attachment_snapshot(attachment) for attachment in message.attachments.all()]
 
 
 def room_snapshot(room: Room) -> dict[str, Any]:
@@ -236,12 +251,15 @@ def do_send_message(
     client_key: str = "",
     thread_root: Message | None = None,
     kind: str = MessageKind.MESSAGE,
+    attachments: Sequence[ChatAttachment] = (),
 ) -> Sent:
     """Send a message to a room the sender is a member of.
 
     Refused, with nothing stored: a room the sender may not see (NotFound), not a member or an
     archived room (Forbidden / Conflict), an empty or over-long text, a bad ``client_key``, a
     thread root of another room, and flooding (RateLimited, counted before the transaction).
+    ``attachments``: up to 5 of the sender's own unsent uploads in this room (chat.messages),
+    else ValidationFailed (``attachment_ids``).
     """
     person = _require_person(actor)
     key = _check_client_key(client_key)
@@ -252,7 +270,8 @@ def do_send_message(
     ratelimit.hit("chat_message", str(person.pk))
     try:
         with transaction.atomic():
-            return Sent(_store(person, room, text, key, thread_root, kind), created=True)
+            message = _store(person, room, text, key, thread_root, kind, attachments)
+            return Sent(message, created=True)
     except IntegrityError:
         # The same key sent twice at once (two tabs, a retry racing the first try): the other
         # one stored it.
@@ -263,7 +282,13 @@ def do_send_message(
 
 
 def _store(
-    person: User, room: Room, text: str, key: str, thread_root: Message | None, kind: str
+    person: User,
+    room: Room,
+    text: str,
+    key: str,
+    thread_root: Message | None,
+    kind: str,
+    attachments: Sequence[ChatAttachment] = (),
 ) -> Message:
     room = Room.objects.select_for_update().get(pk=room.pk)
     _visible_room(person, room)
@@ -297,6 +322,7 @@ def _store(
         created_at=now,
     )
     message.author = person
+    _attach(message, person, attachments)
     if found:
         message.mentions.set(found.values())
     if thread_root is not None:
@@ -309,6 +335,61 @@ def _store(
     publish_message(message, "create")
     _tell_mentioned(message, room, list(found.values()), person)
     return message
+
+
+def post_system_message(
+    room: Room, text: str, *, kind: str = MessageKind.SYSTEM, author: User | None = None
+) -> Message:
+    """Store and publish a message the system writes ("Ana joined", an incident's official
+    update mirrored into its war room). No membership, rate limit or archive check: the caller
+    is an action that already decided; the text is redacted like any other. Call it inside the
+    caller's transaction."""
+    redacted = redact(_check_body(text[:BODY_MAX]))
+    now = timezone.now()
+    message = Message.objects.create(
+        room=room,
+        author=author,
+        kind=kind,
+        body=redacted.text,
+        body_html=render_markdown(redacted.text),
+        redactions=[
+            {"kind": f.kind, "count": f.count, "label": f.label} for f in redacted.findings
+        ],
+        created_at=now,
+    )
+    # Never moves back past a newer message stored meanwhile by a sender holding the room lock.
+    Room.objects.filter(pk=room.pk, last_message_id__lt=message.pk).update(
+        last_message_id=message.pk, last_message_at=now
+    )
+    room.last_message_id, room.last_message_at = message.pk, now
+    publish_message(message, "create")
+    return message
+
+
+def _attach(message: Message, person: User, attachments: Sequence[ChatAttachment]) -> None:
+    """Put the sender's unsent uploads of this room on ``message`` — all of them or (raising,
+    which rolls the message back) none."""
+    from hashdesk.chat.messages import ATTACHMENTS_PER_MESSAGE_MAX
+
+    if not attachments:
+        # Nothing to read back: the event's snapshot lists no files without asking.
+        none = {"attachments": ChatAttachment.objects.none()}
+        message._prefetched_objects_cache = none  # type: ignore[attr-defined]
+        return
+    ids = list(dict.fromkeys(attachment.pk for attachment in attachments))
+    if len(ids) > ATTACHMENTS_PER_MESSAGE_MAX:
+        raise ValidationFailed(
+            f"A message has at most {ATTACHMENTS_PER_MESSAGE_MAX} files.", field="attachment_ids"
+        )
+    attached = ChatAttachment.objects.filter(
+        pk__in=ids, uploader_id=person.pk, room_id=message.room_id, message__isnull=True
+    ).update(message=message)
+    if attached != len(ids):
+        raise ValidationFailed(
+            "Attach only your own files uploaded to this room and not sent yet.",
+            field="attachment_ids",
+        )
+    prefetch_related_objects([message], "attachments")
 
 
 def _tell_mentioned(message: Message, room: Room, people: Sequence[User], author: User) -> None:
@@ -392,8 +473,13 @@ def history(
     limit = max(1, min(limit, 200))
     messages = visible_to(viewer, Message.objects.filter(room=room)).select_related("author")
     if after is not None:
-        return messages.filter(pk__gt=after).order_by("pk")[:limit]
+        return messages.filter(pk__gt=after).order_by("pk").prefetch_related("attachments")[:limit]
     if before is not None:
         messages = messages.filter(pk__lt=before)
     newest = list(messages.order_by("-pk").values_list("pk", flat=True)[:limit])
-    return Message.objects.select_related("author").filter(pk__in=newest).order_by("pk")
+    return (
+        Message.objects.select_related("author")
+        .prefetch_related("attachments")
+        .filter(pk__in=newest)
+        .order_by("pk")
+    )

@@ -7,5 +7,5 @@ class ChatConfig(AppConfig):
     verbose_name = "Chat"
 
     def ready(self) -> None:
-        # Registers the visibility rules.
-        from hashdesk.chat import visibility  # noqa: F401
+        # Registers the visibility rules, and the huey tasks in every process.
+        from hashdesk.chat import tasks, visibility  # noqa: F401

@@ -486,6 +486,11 @@ def do_transition(
         after=incident_snapshot(incident),
     )
     _publish(incident, "transition", entry=entry)
+    if to_state in FINAL_STATES:
+        # Its war room, if it had one, stays readable but takes no more messages.
+        from hashdesk.chat.war_rooms import close_war_room
+
+        close_war_room(incident)
     if to_state == State.RESOLVED:
         # Imported here: incidents.major and incidents.notices build on this module.
         from hashdesk.incidents.major import announce_major_resolution

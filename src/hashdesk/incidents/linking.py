@@ -395,6 +395,10 @@ def do_merge(
         into=survivor.number,
     )
     _bump(duplicate, fields, now)
+    # A merged major incident's war room stays readable but takes no more messages.
+    from hashdesk.chat.war_rooms import close_war_room
+
+    close_war_room(duplicate)
 
     joined = "person joined" if affected_moved == 1 else "people joined"
     survivor_entry = _note(

@@ -293,6 +293,10 @@ def do_declare_major(
     from hashdesk.wall.actions import publish_official_update
 
     publish_official_update(incident, entry)
+    # Its war room, in two lanes (docs/chat.md, "War rooms").
+    from hashdesk.chat.war_rooms import open_war_room
+
+    open_war_room(incident, actor)
     if actor is None or commander.pk != actor.pk:
         do_notify(
             commander,
@@ -341,6 +345,9 @@ def do_post_official_update(actor: User | None, incident: Incident, *, body: str
     from hashdesk.wall.actions import publish_official_update
 
     publish_official_update(incident, entry)
+    from hashdesk.chat.war_rooms import mirror_official_update
+
+    mirror_official_update(incident, entry)
     tell_involved(
         incident,
         actor,
@@ -395,6 +402,9 @@ def do_stand_down(
     )
     _publish(incident, "major", entry=entry)
     _announce(incident, "stood_down", entry=entry)
+    from hashdesk.chat.war_rooms import tell_war_room
+
+    tell_war_room(incident, f"{incident.number} was stood down: {text}")
     return incident
 
 
@@ -408,6 +418,9 @@ def announce_major_resolution(incident: Incident) -> None:
     if not incident.is_major:
         return
     _announce(incident, "resolved")
+    from hashdesk.chat.war_rooms import tell_war_room
+
+    tell_war_room(incident, f"{incident.number} is resolved.")
     tell_involved(
         incident,
         None,

@@ -41,6 +41,9 @@ class Viewer:
 
     user: Any  # accounts.User, or AnonymousUser
     method: str  # "session", "token" or "anonymous"
+    # Whether the connection may change things (chat sends, read markers): a signed-in browser
+    # session or a write-scope token; a read-only token may only listen, as in the REST API.
+    may_write: bool = False
 
     @property
     def user_id(self) -> int | None:
@@ -109,20 +112,22 @@ def user_from_session(session_key: str) -> Any:
     return get_user(cast(HttpRequest, request))
 
 
-def user_from_token(raw: str) -> Any | None:
+def viewer_from_token(raw: str) -> Viewer | None:
     token = authenticate_token(raw)
-    return token.user if token is not None else None
+    if token is None:
+        return None
+    return Viewer(user=token.user, method="token", may_write=token.allows_write)
 
 
 def identify(credentials: Credentials) -> Viewer:
     """Resolve handshake credentials (database access); a bad token refuses the handshake."""
     if credentials.bearer_token is not None:
-        user = user_from_token(credentials.bearer_token)
-        if user is None:
+        viewer = viewer_from_token(credentials.bearer_token)
+        if viewer is None:
             raise HandshakeRefused(401, "The API token is invalid, expired or revoked.")
-        return Viewer(user=user, method="token")
+        return viewer
     if credentials.session_key:
         user = user_from_session(credentials.session_key)
         if user.is_authenticated and user.is_active:
-            return Viewer(user=user, method="session")
+            return Viewer(user=user, method="session", may_write=True)
     return ANONYMOUS

@@ -22,6 +22,8 @@ class Subscriber:
     """One connection's place in the hub."""
 
     connection: ServerConnection
+    # The signed-in person (None: anonymous), so that typing skips the typist's own tabs.
+    user_id: int | None = None
     streams: set[str] = field(default_factory=set)
     # While the connection replays missed events, live events wait here as (id, frame).
     backlog: list[tuple[int, bytes]] | None = None
@@ -126,6 +128,25 @@ class Hub:
         if self._catching_up:
             self._release_caught_up()
         return sent
+
+    def relay(self, stream: str, frame: bytes, *, skip_user: int | None = None) -> int:
+        """Send an ephemeral frame (typing, presence) to the live listeners of ``stream``.
+
+        Not an event: no id, no order with events, nothing to replay. Connections still
+        replaying are skipped so that nothing comes between their welcome and their replay.
+        """
+        listeners = self._listeners.get(stream)
+        if not listeners:
+            return 0
+        targets = [
+            connection
+            for connection in listeners
+            if (subscriber := self._subscribers.get(connection)) is not None
+            and subscriber.backlog is None
+            and (skip_user is None or subscriber.user_id != skip_user)
+        ]
+        broadcast(targets, frame, text=True)
+        return len(targets)
 
     def _deliver_held(self, subscriber: Subscriber, event_id: int, frame: bytes) -> int:
         if subscriber.backlog is not None:

@@ -59,7 +59,45 @@ class Ping:
     pass
 
 
-ClientMessage = Auth | Hello | Subscribe | Unsubscribe | Ping
+@dataclass(frozen=True)
+class SendMessage:
+    """Post a chat message; answered by ``ack`` (stored) or an ``error`` with the key."""
+
+    room_id: int
+    body: str
+    client_key: str
+    thread_root_id: int | None
+
+
+@dataclass(frozen=True)
+class Typing:
+    room_id: int
+
+
+@dataclass(frozen=True)
+class Presence:
+    status: str  # "active" or "away"
+
+
+@dataclass(frozen=True)
+class PresenceQuery:
+    user_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class MarkRead:
+    room_id: int
+    message_id: int
+
+
+ChatMessage = SendMessage | Typing | Presence | PresenceQuery | MarkRead
+ClientMessage = Auth | Hello | Subscribe | Unsubscribe | Ping | ChatMessage
+
+# The body's length is the chat action's rule (chat.models.BODY_MAX, an ``invalid`` error with
+# the client_key); the protocol only bounds what a frame may carry at all (64 KiB).
+MAX_CLIENT_KEY_LENGTH = 64
+MAX_PRESENCE_QUERY = 200
+PRESENCE_STATUSES = ("active", "away")
 
 # Fields each message type accepts besides "type" (required ones first, then optional ones).
 _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
@@ -68,6 +106,11 @@ _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "subscribe": (frozenset({"streams"}), frozenset()),
     "unsubscribe": (frozenset({"streams"}), frozenset()),
     "ping": (frozenset(), frozenset()),
+    "send": (frozenset({"room_id", "body", "client_key"}), frozenset({"thread_root_id"})),
+    "typing": (frozenset({"room_id"}), frozenset()),
+    "presence": (frozenset({"status"}), frozenset()),
+    "presence_query": (frozenset({"user_ids"}), frozenset()),
+    "read": (frozenset({"room_id", "message_id"}), frozenset()),
 }
 
 
@@ -107,7 +150,66 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         return Subscribe(streams=_streams(data["streams"], allow_empty=False))
     if kind == "unsubscribe":
         return Unsubscribe(streams=_streams(data["streams"], allow_empty=False))
-    return Ping()
+    if kind == "ping":
+        return Ping()
+    return _chat_message(kind, data)
+
+
+def _chat_message(kind: str, data: dict[str, Any]) -> ChatMessage:
+    if kind == "send":
+        thread_root = data.get("thread_root_id")
+        return SendMessage(
+            room_id=_object_id(data["room_id"], "room_id"),
+            body=_text(data["body"], "body"),
+            client_key=_client_key(data["client_key"]),
+            thread_root_id=None
+            if thread_root is None
+            else _object_id(thread_root, "thread_root_id"),
+        )
+    if kind == "typing":
+        return Typing(room_id=_object_id(data["room_id"], "room_id"))
+    if kind == "presence":
+        status = data["status"]
+        if status not in PRESENCE_STATUSES:
+            raise ProtocolError("invalid_message", "'status' must be 'active' or 'away'.")
+        return Presence(status=status)
+    if kind == "presence_query":
+        ids = data["user_ids"]
+        if not isinstance(ids, list) or len(ids) > MAX_PRESENCE_QUERY:
+            raise ProtocolError(
+                "invalid_message", f"'user_ids' must be a list of at most {MAX_PRESENCE_QUERY} ids."
+            )
+        return PresenceQuery(
+            user_ids=tuple(dict.fromkeys(_object_id(value, "user_ids") for value in ids))
+        )
+    return MarkRead(
+        room_id=_object_id(data["room_id"], "room_id"),
+        message_id=_object_id(data["message_id"], "message_id", allow_zero=True),
+    )
+
+
+def _object_id(value: Any, name: str, *, allow_zero: bool = False) -> int:
+    lowest = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= MAX_EVENT_ID:
+        raise ProtocolError("invalid_message", f"'{name}' must be a positive integer id.")
+    return value
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise ProtocolError("invalid_message", f"'{name}' must be a string.")
+    return value
+
+
+def _client_key(value: Any) -> str:
+    # Required over the WebSocket: without a key a resend after a lost ack would double the
+    # message. Its characters are the chat action's rule.
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_CLIENT_KEY_LENGTH:
+        raise ProtocolError(
+            "invalid_message",
+            f"'client_key' must be a non-empty string of up to {MAX_CLIENT_KEY_LENGTH} characters.",
+        )
+    return value
 
 
 def _token(value: Any) -> str:
@@ -179,6 +281,30 @@ def reset_frame(*, last_event_id: int, reason: str) -> bytes:
 
 def error_frame(code: str, detail: str, **extra: Any) -> bytes:
     return encode({"type": "error", "code": code, "detail": detail, **extra})
+
+
+def ack_frame(*, client_key: str, message_id: int, created: bool) -> bytes:
+    return encode(
+        {"type": "ack", "client_key": client_key, "message_id": message_id, "created": created}
+    )
+
+
+def typing_frame(*, room_id: int, user_id: int, name: str) -> bytes:
+    return encode({"type": "typing", "room_id": room_id, "user_id": user_id, "name": name})
+
+
+def presence_frame(*, user_id: int, status: str) -> bytes:
+    return encode({"type": "presence", "user_id": user_id, "status": status})
+
+
+def presence_state_frame(statuses: dict[int, str]) -> bytes:
+    # JSON object keys are strings; a list keeps the ids numbers, as everywhere else.
+    return encode(
+        {
+            "type": "presence_state",
+            "users": [{"user_id": uid, "status": status} for uid, status in statuses.items()],
+        }
+    )
 
 
 PONG_FRAME = encode({"type": "pong"})

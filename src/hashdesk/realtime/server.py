@@ -4,8 +4,10 @@ One asyncio process holds every live connection of its share of users. It follow
 through one :class:`~hashdesk.realtime.pump.EventPump` (woken by UDP datagrams in the embedded
 mode, by Redis pub/sub when ``HASHDESK_REDIS_URL`` is set, and by a timer) and fans each event out
 locally through a :class:`~hashdesk.realtime.hub.Hub`. Web processes never talk to WebSocket
-clients and the event server never changes domain state: it only reads events and decides
-subscriptions through hashdesk.core.visibility.
+clients. The event server reads events, decides subscriptions through hashdesk.core.visibility
+and performs chat writes (``send``, ``read``) through the same chat actions as the web
+processes (hashdesk.realtime.chat); typing and presence it relays without storing
+(hashdesk.realtime.ephemeral).
 
 ``GET /healthz`` answers readiness checks on the same port.
 
@@ -32,6 +34,7 @@ from websockets.http11 import Request, Response
 
 from hashdesk.realtime import protocol
 from hashdesk.realtime.auth import ANONYMOUS, HandshakeRefused, Viewer, identify, read_credentials
+from hashdesk.realtime.ephemeral import Ephemera
 from hashdesk.realtime.feed import DatabaseThreads
 from hashdesk.realtime.hub import Hub
 from hashdesk.realtime.publish import events_channel
@@ -69,6 +72,10 @@ class EventServer:
         # The pump reads on its own thread so that a burst of sign-ins never delays delivery.
         self.pump_database = DatabaseThreads(1, "hashdesk-events-pump")
         self.client_database = DatabaseThreads(4, "hashdesk-events-clients")
+        # Chat writes have threads of their own, so that a burst of sends (which wait for the
+        # database's write lock) never holds up sign-ins and subscriptions.
+        self.chat_database = DatabaseThreads(4, "hashdesk-events-chat")
+        self.ephemera = Ephemera(self.hub)
         self.pump = EventPump(self.hub, self.pump_database, poll_seconds=poll_seconds)
         self._viewers: weakref.WeakKeyDictionary[ServerConnection, Viewer] = (
             weakref.WeakKeyDictionary()
@@ -126,7 +133,14 @@ class EventServer:
 
     async def handle(self, connection: ServerConnection) -> None:
         viewer = self._viewers.pop(connection, ANONYMOUS)
-        await ClientSession(connection, viewer, self.hub, self.client_database).run()
+        await ClientSession(
+            connection,
+            viewer,
+            self.hub,
+            self.client_database,
+            chat_database=self.chat_database,
+            ephemera=self.ephemera,
+        ).run()
 
     def drop_slow_clients(self) -> None:
         for connection in list(self.hub.connections):
@@ -164,6 +178,8 @@ class EventServer:
                     settings.REDIS_URL, events_channel(), self.pump.wake, subscribed
                 )
                 tasks.append(asyncio.create_task(follow))
+                shared = self.ephemera.run_shared(settings.REDIS_URL, settings.REDIS_PREFIX)
+                tasks.append(asyncio.create_task(shared))
                 try:
                     await asyncio.wait_for(subscribed.wait(), REDIS_START_TIMEOUT_SECONDS)
                 except TimeoutError:
@@ -214,6 +230,7 @@ class EventServer:
                 udp.close()
             await asyncio.to_thread(self.pump_database.shutdown)
             await asyncio.to_thread(self.client_database.shutdown)
+            await asyncio.to_thread(self.chat_database.shutdown)
 
 
 async def serve_forever(

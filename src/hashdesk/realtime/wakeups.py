@@ -49,6 +49,25 @@ async def listen_redis(
     callback is called with None: messages published while we were away are lost, so the log
     is read at once instead of waiting for the poll.
     """
+    await follow_redis_channel(
+        url,
+        channel,
+        lambda data: on_wake(parse_wake_payload(data)),
+        subscribed,
+        on_subscribed=lambda: on_wake(None),
+    )
+
+
+async def follow_redis_channel(
+    url: str,
+    channel: str,
+    on_message: Callable[[bytes], None],
+    subscribed: asyncio.Event,
+    *,
+    on_subscribed: Callable[[], None] | None = None,
+) -> None:
+    """Call ``on_message`` with each message's data on ``channel`` until cancelled, reconnecting
+    with back-off when Redis goes away (shared by the event wake-ups and the ephemeral relay)."""
     import redis.asyncio as aioredis
 
     failures = 0
@@ -59,20 +78,21 @@ async def listen_redis(
         try:
             await pubsub.subscribe(channel)
             if failures:
-                logger.info("event wake-ups from Redis restored")
+                logger.info("Redis channel %s restored", channel)
             failures = 0
             subscribed.set()
-            on_wake(None)
+            if on_subscribed is not None:
+                on_subscribed()
             async for message in pubsub.listen():
                 if message.get("type") == "message":
-                    on_wake(parse_wake_payload(message.get("data") or b""))
+                    on_message(message.get("data") or b"")
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             subscribed.clear()
             delay = REDIS_RETRY_SECONDS[min(failures, len(REDIS_RETRY_SECONDS) - 1)]
             failures += 1
-            logger.warning("lost the Redis event channel (%s); retrying in %.1fs", exc, delay)
+            logger.warning("lost the Redis channel %s (%s); retrying in %.1fs", channel, exc, delay)
             await asyncio.sleep(delay)
         finally:
             await pubsub.aclose()
