@@ -13,6 +13,7 @@ from hashdesk.catalog.choices import Visibility
 from hashdesk.chat import actions
 from hashdesk.chat.choices import Lane, RoomKind
 from hashdesk.chat.models import Conversation, Message, Room
+from hashdesk.chat.visibility import member_sees
 from hashdesk.core import streams
 from hashdesk.core.errors import Forbidden, NotFound
 from hashdesk.core.visibility import can_subscribe, visible_to
@@ -107,6 +108,13 @@ def test_only_members_who_see_the_room_hear_it_live(matrix):
     for name, room, who, person, sees, member in matrix:
         expected = sees and member
         assert can_subscribe(person, streams.room(room.pk)) == expected, f"{who} / {name}"
+
+
+def test_the_quick_answer_for_members_agrees_with_the_rule(matrix):
+    """Sending asks ``member_sees`` instead of the whole rule: for members they must agree."""
+    for name, room, who, person, sees, member in matrix:
+        if member:
+            assert member_sees(person, room) == sees, f"{who} / {name}"
 
 
 def test_only_members_who_see_the_room_send(matrix):

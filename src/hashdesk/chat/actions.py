@@ -32,6 +32,7 @@ from hashdesk.chat.models import (
     Message,
     Room,
 )
+from hashdesk.chat.visibility import member_sees
 from hashdesk.core import ratelimit, streams
 from hashdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hashdesk.core.events import send_event
@@ -232,10 +233,23 @@ def _check_body(body: str) -> str:
     return text
 
 
+def _require_sending_member(person: User, room: Room) -> None:
+    """Members send. Asked first and in one query, since it is the common case; who is not a
+    member learns NotFound or Forbidden from the room's full visibility rule."""
+    if is_member(person, room):
+        if not member_sees(person, room):
+            raise NotFound("No such room.")
+        return
+    _visible_room(person, room)
+    raise Forbidden("Join the room to send messages.")
+
+
 def _previously_sent(person: User, room: Room, key: str) -> Message | None:
     if not key:
         return None
-    earlier = Message.objects.select_related("author").filter(author=person, client_key=key).first()
+    earlier = Message.objects.filter(author_id=person.pk, client_key=key).first()
+    if earlier is not None:
+        earlier.author = person
     if earlier is not None and earlier.room_id != room.pk:
         raise Conflict(
             "This client_key was used for a message in another room.", field="client_key"
@@ -290,10 +304,9 @@ def _store(
     kind: str,
     attachments: Sequence[ChatAttachment] = (),
 ) -> Message:
+    # The room's row lock orders a room's messages: ids, commits and so events in one order.
     room = Room.objects.select_for_update().get(pk=room.pk)
-    _visible_room(person, room)
-    if not is_member(person, room):
-        raise Forbidden("Join the room to send messages.")
+    _require_sending_member(person, room)
     if room.archived_at is not None:
         raise Conflict("This room is archived.")
     if kind == MessageKind.OFFICIAL and not is_staff(person):

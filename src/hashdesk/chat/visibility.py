@@ -48,6 +48,14 @@ def rooms_visible(user: visibility.Viewer) -> Q:
     return (member & ~Q(lane=Lane.RESPONDERS)) | service_room | public_lane | own_help
 
 
+def member_sees(user: visibility.Viewer, room: Room) -> bool:
+    """For a **member** of ``room``: whether they may see it — ``rooms_visible`` for that
+    case, decided without a query (sending and typing ask it on every message): members see
+    their rooms, except that someone who is not staff never sees a working lane.
+    tests/chat/test_visibility_matrix.py checks it against the rule."""
+    return visibility.is_staff(user) or room.lane != Lane.RESPONDERS
+
+
 def _visible_rooms(user: visibility.Viewer) -> Q:
     return Q(room__in=Room.objects.filter(rooms_visible(user)).values("pk"))
 
