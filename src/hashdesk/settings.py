@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "hashdesk.notify",
     "hashdesk.wall",
     "hashdesk.chat",
+    "hashdesk.knowledge",
     "hashdesk.web",
 ]
 
