@@ -90,3 +90,14 @@ def test_threads_are_one_level_and_history_pages_by_id(requester, vpn_room):
     assert [m.pk for m in older] == [root.pk]
     missed = list(actions.history(requester, vpn_room, after=root.pk))
     assert [m.pk for m in missed] == [reply.pk, nested.pk]
+
+
+def test_mentions_and_hashtags_become_links_but_never_inside_code(requester, make_person, vpn_room):
+    ana = make_person("ana.lopez@example.test")
+    actions.do_join_room(requester, vpn_room)
+    sent = actions.do_send_message(
+        requester, vpn_room, body="@ana.lopez is #vpn down? `@ana.lopez #vpn` stays code"
+    )
+    html = sent.message.body_html
+    assert html.count('class="mention"') == 1 and html.count('class="hashtag"') == 1
+    assert list(sent.message.mentions.all()) == [ana]

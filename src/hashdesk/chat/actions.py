@@ -36,7 +36,6 @@ from hashdesk.chat.visibility import member_sees
 from hashdesk.core import ratelimit, streams
 from hashdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hashdesk.core.events import send_event
-from hashdesk.core.markup import render_markdown
 from hashdesk.core.redaction import redact
 from hashdesk.core.visibility import can_view, is_signed_in, is_staff, visible_to
 from hashdesk.notify.actions import Notice, do_send_notices
@@ -211,6 +210,36 @@ def do_leave_room(actor: User | None, room: Room) -> None:
 # --- Sending -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ReadText:
+    """A message's text as stored: redacted, its HTML, what redaction removed, and the people
+    it mentions (resolved handles, as on the wall)."""
+
+    body: str
+    body_html: str
+    redactions: list[dict[str, Any]]
+    mentioned: list[User]
+
+
+def read_text(text: str) -> ReadText:
+    """Redact first, then read mentions and hashtags and render: markdown (sanitised) with
+    resolved mentions and hashtags as links, never inside code or links (wall.parsing)."""
+    redacted = redact(text)
+    names = parsing.handles(redacted.text)
+    people = parsing.resolve_handles(names) if names else {}
+    found = {name: people[name] for name in names if name in people}
+    return ReadText(
+        body=redacted.text,
+        body_html=parsing.render(
+            redacted.text, tag_names=parsing.hashtags(redacted.text), people=found
+        ),
+        redactions=[
+            {"kind": f.kind, "count": f.count, "label": f.label} for f in redacted.findings
+        ],
+        mentioned=list({person.pk: person for person in found.values()}.values()),
+    )
+
+
 def _check_client_key(client_key: str) -> str:
     key = client_key.strip()
     if len(key) > CLIENT_KEY_MAX or any(not (ch.isalnum() or ch in "-_.:") for ch in key):
@@ -316,20 +345,16 @@ def _store(
             raise NotFound("No such message in this room.", field="thread_root")
         if thread_root.thread_root_id is not None:
             thread_root = thread_root.thread_root  # a thread is one level deep
-    redacted = redact(text)
-    names = parsing.handles(redacted.text)
-    people = parsing.resolve_handles(names) if names else {}
-    found = {name: people[name] for name in names if name in people}
+    read = read_text(text)
+    found = read.mentioned
     now = timezone.now()
     message = Message.objects.create(
         room=room,
         author=person,
         kind=kind,
-        body=redacted.text,
-        body_html=render_markdown(redacted.text),
-        redactions=[
-            {"kind": f.kind, "count": f.count, "label": f.label} for f in redacted.findings
-        ],
+        body=read.body,
+        body_html=read.body_html,
+        redactions=read.redactions,
         client_key=key,
         thread_root=thread_root,
         created_at=now,
@@ -337,7 +362,7 @@ def _store(
     message.author = person
     _attach(message, person, attachments)
     if found:
-        message.mentions.set(found.values())
+        message.mentions.set(found)
     if thread_root is not None:
         Message.objects.filter(pk=thread_root.pk).update(reply_count=F("reply_count") + 1)
     Room.objects.filter(pk=room.pk).update(last_message_id=message.pk, last_message_at=now)
@@ -346,7 +371,7 @@ def _store(
         last_read_message_id=message.pk, last_read_at=now
     )
     publish_message(message, "create")
-    _tell_mentioned(message, room, list(found.values()), person)
+    _tell_mentioned(message, room, found, person)
     return message
 
 
@@ -357,17 +382,15 @@ def post_system_message(
     update mirrored into its war room). No membership, rate limit or archive check: the caller
     is an action that already decided; the text is redacted like any other. Call it inside the
     caller's transaction."""
-    redacted = redact(_check_body(text[:BODY_MAX]))
+    read = read_text(_check_body(text[:BODY_MAX]))
     now = timezone.now()
     message = Message.objects.create(
         room=room,
         author=author,
         kind=kind,
-        body=redacted.text,
-        body_html=render_markdown(redacted.text),
-        redactions=[
-            {"kind": f.kind, "count": f.count, "label": f.label} for f in redacted.findings
-        ],
+        body=read.body,
+        body_html=read.body_html,
+        redactions=read.redactions,
         created_at=now,
     )
     # Never moves back past a newer message stored meanwhile by a sender holding the room lock.

@@ -30,6 +30,7 @@ from hashdesk.chat.actions import (
     _visible_room,
     is_member,
     publish_message,
+    read_text,
 )
 from hashdesk.chat.choices import MemberRole, MessageKind, ReactionEmoji
 from hashdesk.chat.models import (
@@ -48,11 +49,8 @@ from hashdesk.core.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from hashdesk.core.markup import render_markdown
-from hashdesk.core.redaction import redact
 from hashdesk.core.visibility import can_view, is_staff
 from hashdesk.incidents.attachments import KNOWN_TYPES, FileType, allowed_types
-from hashdesk.wall import parsing
 
 REASON_MAX = 500
 # Files one message carries.
@@ -107,22 +105,18 @@ def do_edit_message(actor: User | None, message: Message, *, body: str) -> Messa
         raise Forbidden("Only its author can edit a message.")
     if message.room.archived_at is not None:
         raise Conflict("This room is archived.")
-    redacted = redact(text)
-    if redacted.text == message.body:
+    read = read_text(text)
+    if read.body == message.body:
         return message
     before = {"body": message.body, "edited_at": _iso(message.edited_at)}
     MessageRevision.objects.create(message=message, body=message.body, edited_by=person)
-    message.body = redacted.text
-    message.body_html = render_markdown(redacted.text)
-    message.redactions = [
-        {"kind": f.kind, "count": f.count, "label": f.label} for f in redacted.findings
-    ]
+    message.body = read.body
+    message.body_html = read.body_html
+    message.redactions = read.redactions
     message.edited_at = timezone.now()
     message.save(update_fields=["body", "body_html", "redactions", "edited_at"])
     # Mentions follow the text; an edit notifies nobody again (a typo fix is not news).
-    names = parsing.handles(redacted.text)
-    people = parsing.resolve_handles(names) if names else {}
-    message.mentions.set([people[name] for name in names if name in people])
+    message.mentions.set(read.mentioned)
     trail.record(
         actor=person,
         action="chat.message_edit",
