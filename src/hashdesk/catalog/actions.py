@@ -141,6 +141,11 @@ def do_create_service(
     service.save()
     trail.record(actor=actor, action="service.create", obj=service, after=service_snapshot(service))
     _announce(service, "create")
+    # Every service has its chat room from the start (docs/chat.md). Imported here: chat
+    # builds on the catalogue.
+    from hashdesk.chat.actions import service_room
+
+    service_room(service)
     return service
 
 

@@ -152,7 +152,8 @@ def _confidential(room: Room) -> bool:
 
 
 def service_room(service: Service) -> Room:
-    """The service's room, made the first time anyone asks for it."""
+    """The service's room: made with the service (catalog.actions.do_create_service); for a
+    service older than chat, by the migration that made the others."""
     room, _ = Room.objects.get_or_create(
         kind=RoomKind.SERVICE,
         service=service,
