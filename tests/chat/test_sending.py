@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hashdesk.chat import actions
-from hashdesk.chat.models import Message
+from hashdesk.chat.models import Message, Room
 from hashdesk.core import streams
 from hashdesk.core.errors import Forbidden, NotFound, RateLimited, ValidationFailed
 from hashdesk.core.visibility import can_subscribe
@@ -101,3 +101,9 @@ def test_mentions_and_hashtags_become_links_but_never_inside_code(requester, mak
     html = sent.message.body_html
     assert html.count('class="mention"') == 1 and html.count('class="hashtag"') == 1
     assert list(sent.message.mentions.all()) == [ana]
+
+
+def test_every_service_has_its_room_from_the_start(vpn_service, requester):
+    room = Room.objects.get(kind="service", service=vpn_service)
+    assert room.name == "#vpn" and actions.service_room(vpn_service) == room
+    assert actions.may_join(requester, room)
