@@ -56,13 +56,16 @@ def prepare_installation(*, load_demo_if_empty: bool, verbosity: int = 1) -> Non
         _load_demo()
 
 
-def _load_demo(incidents: int | None = None, posts: int | None = None) -> None:
+def _load_demo(
+    incidents: int | None = None, posts: int | None = None, chat_messages: int | None = None
+) -> None:
     from hashdesk.demo.incidents import DEMO_INCIDENTS
     from hashdesk.demo.loader import load_demo
 
     summary = load_demo(
         incidents=DEMO_INCIDENTS if incidents is None else incidents,
         posts=posts,
+        chat_messages=chat_messages,
         progress=lambda step: _say(f"  {step} ..."),
     )
     _say(summary.describe())
@@ -212,7 +215,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Load (or complete) the demo organisation."""
     _setup_django()
-    _load_demo(args.incidents, args.posts)
+    _load_demo(args.incidents, args.posts, args.chat_messages)
     _print_sign_ins()
     return 0
 
@@ -358,6 +361,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="how many wall posts to add to a database without posts "
         "(default 20000 for 30000 incidents, in proportion to --incidents; 0 for none)",
+    )
+    demo.add_argument(
+        "--chat-messages",
+        type=_non_negative,
+        metavar="N",
+        help="how many service-room messages to add to a database without chat messages, "
+        "with live-help conversations (default 3000 for 30000 incidents, in proportion to "
+        "--incidents; 0 for none)",
     )
 
     audit = add("audit", lambda _args: _usage(audit), "Audit trail tools.")

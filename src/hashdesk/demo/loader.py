@@ -22,6 +22,7 @@ from hashdesk.accounts.models import Team, TeamMembership, User
 from hashdesk.catalog import actions as catalog
 from hashdesk.catalog.models import ConfigurationItem, Service, ServiceCategory, ServiceDependency
 from hashdesk.demo.catalogue import CATEGORIES, SERVICES, TEAMS
+from hashdesk.demo.chat import chat_messages_for, load_chat
 from hashdesk.demo.incident_loader import load_incident_history
 from hashdesk.demo.incidents import DEMO_INCIDENTS
 from hashdesk.demo.people import DEMO_PASSWORD, DEMO_SEED, plan_people
@@ -158,6 +159,7 @@ def load_demo(
     seed: int = DEMO_SEED,
     incidents: int = DEMO_INCIDENTS,
     posts: int | None = None,
+    chat_messages: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> DemoSummary:
     """Create whatever part of the demo organisation is missing, in one transaction.
@@ -165,7 +167,9 @@ def load_demo(
     Then a year of ``incidents`` incidents, written in bulk (demo/incident_loader.py), but only
     into a database that has no incidents yet; then about ``posts`` posts on the wall (default:
     in proportion to ``incidents``, so none without incidents), written in bulk
-    (demo/wall.py), but only into a database that has no posts yet.
+    (demo/wall.py), but only into a database that has no posts yet; then the chat, about
+    ``chat_messages`` messages in service rooms (default: in proportion to ``incidents``) with
+    live-help conversations (demo/chat.py), but only into a database without chat messages.
     """
     say = progress or (lambda _line: None)
     summary = DemoSummary()
@@ -185,6 +189,11 @@ def load_demo(
         say(f"the wall ({posts} posts)")
         wall = load_wall(seed=seed, count=posts, progress=say)
         for kind, created in wall.items():
+            summary.created[kind] = summary.created.get(kind, 0) + created
+        chat_messages = chat_messages_for(incidents) if chat_messages is None else chat_messages
+        say(f"the chat ({chat_messages} messages)")
+        chat = load_chat(seed=seed, count=chat_messages, progress=say)
+        for kind, created in chat.items():
             summary.created[kind] = summary.created.get(kind, 0) + created
     summary.seconds = time.perf_counter() - started
     return summary
