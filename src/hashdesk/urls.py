@@ -11,5 +11,6 @@ urlpatterns = [
     path("notifications/", include("hashdesk.notify.urls")),
     path("wall/", include("hashdesk.wall.urls")),
     path("chat/", include("hashdesk.chat.urls")),
+    path("knowledge/", include("hashdesk.knowledge.urls")),
     path("", include("hashdesk.web.urls")),
 ]

@@ -107,6 +107,14 @@ def test_live_help_from_question_to_incident_resolved_on_first_contact(
     assert agent.page.url.endswith(f"/incidents/{conversation.incident.number}/")
     agent.page.locator(".incident-state", has_text="Resolved").first.wait_for()
     agent.page.get_by_role("link", name=f"transcript-{conversation.pk}.txt").wait_for()
+    # The conversation becomes a knowledge-article draft: the question and the answer.
+    agent.open(f"/chat/conversations/{conversation.pk}/")
+    agent.page.get_by_role("button", name="Draft an article", exact=True).click()
+    agent.page.get_by_text("is drafted").wait_for()
+    assert agent.page.url.endswith("/edit/") and "/knowledge/articles/KB-" in agent.page.url
+    draft = agent.page.get_by_label("Body").input_value()
+    assert "> My #vpn drops every few minutes at home." in draft
+    assert "Try the wired network, then reconnect." in draft
     # Each message once on each screen.
     for tab in (person,):
         ids = [value for value in _room_ids(tab) if value]

@@ -111,8 +111,11 @@ def _decorate(user: User, items: list[Message], *, moderator: bool) -> list[Mess
             user_id=user.pk, message_id__in=list(mine)
         ).values_list("message_id", "emoji"):
             mine[message_id].add(emoji)
+    # Staff may turn a message (and its thread) into a knowledge-article draft.
+    drafting = is_staff(user)
     for item in items:
         live = item.deleted_at is None and item.kind != MessageKind.SYSTEM
+        item.chat_may_draft = live and drafting and item.author_id is not None  # type: ignore[attr-defined]
         item.chat_mine = item.author_id == user.pk  # type: ignore[attr-defined]
         item.chat_may_edit = live and item.author_id == user.pk  # type: ignore[attr-defined]
         item.chat_may_delete = live and (  # type: ignore[attr-defined]

@@ -170,6 +170,11 @@ def do_accept_answer(actor: User | None, reply: Post) -> Post:
         url=f"{POST_URL.format(pk=root.pk)}#post-{reply.pk}",
     )
     _publish(root, "answer_accepted")
+    # Accepted answers are proposed as knowledge-article drafts (docs/knowledge.md); in this
+    # transaction, but a draft that cannot be made never fails the acceptance.
+    from hashdesk.knowledge.actions import propose_from_answer
+
+    propose_from_answer(root, reply, accepted_by=person)
     return root
 
 

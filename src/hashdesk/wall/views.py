@@ -506,7 +506,19 @@ def _thread_page(
     }
     if can_moderate(user):
         context.update(_staff_forms(user, post, bound))
+        context["answer_draft"] = _answer_draft(posts)
     return render(request, "wall/thread.html", context, status=400 if bound else 200)
+
+
+def _answer_draft(posts: list[Post]) -> dict[str, Any] | None:
+    """For moderators: the knowledge-article draft of the thread's accepted answer, or the
+    offer to draft one (acceptance proposes one; this covers a time without staff)."""
+    from hashdesk.knowledge.actions import draft_of_answer
+
+    accepted = next((item for item in posts if getattr(item, "wall_accepted", False)), None)
+    if accepted is None:
+        return None
+    return {"article": draft_of_answer(accepted.pk)}
 
 
 # How many posts of a burst the promote form offers to link along with the one promoted.
