@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "hashdesk.wall",
     "hashdesk.chat",
     "hashdesk.knowledge",
+    "hashdesk.changes",
     "hashdesk.web",
 ]
 
