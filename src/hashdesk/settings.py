@@ -316,6 +316,25 @@ INCIDENT_AUTO_CLOSE_DAYS = env_int("HASHDESK_INCIDENT_AUTO_CLOSE_DAYS", 7)
 # Answers on the wall (docs/wall.md, "Answers and reputation"): an award is confirmed when its
 # beneficiary raised no ticket on the question's service for this long after earning it.
 WALL_DEFLECTION_WINDOW = timedelta(hours=env_int("HASHDESK_WALL_DEFLECTION_WINDOW_HOURS", 48))
+
+
+def _announce_before(raw: list[str]) -> list[timedelta]:
+    try:
+        leads = [timedelta(hours=float(hours)) for hours in raw]
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"HASHDESK_CHANGE_ANNOUNCE_BEFORE_HOURS must be hours, like 72,1; got {raw!r}"
+        ) from exc
+    if any(lead < timedelta(minutes=1) for lead in leads):
+        raise ConfigurationError("HASHDESK_CHANGE_ANNOUNCE_BEFORE_HOURS must be positive hours")
+    return leads
+
+
+# Changes (docs/changes.md, "Communication"): a scheduled change is announced this many hours
+# before it starts (besides at start, at completion or failure, and on a move or cancellation).
+CHANGE_ANNOUNCE_BEFORE = _announce_before(
+    env_list("HASHDESK_CHANGE_ANNOUNCE_BEFORE_HOURS", ["72", "1"])
+)
 # Attachments (docs/incidents.md, "Attachments"): the bytes live here, outside every static or
 # web root, under random names, and are served only through a permission check. Scaled out,
 # every web host must see the same directory (shared storage; docs/deploy.md).

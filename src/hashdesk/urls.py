@@ -12,5 +12,6 @@ urlpatterns = [
     path("wall/", include("hashdesk.wall.urls")),
     path("chat/", include("hashdesk.chat.urls")),
     path("knowledge/", include("hashdesk.knowledge.urls")),
+    path("changes/", include("hashdesk.changes.urls")),
     path("", include("hashdesk.web.urls")),
 ]

@@ -47,6 +47,7 @@ def test_a_signed_in_tour_of_every_page_has_no_console_errors(
         "/",
         "/wall/",
         "/incidents/",
+        "/changes/",
         "/knowledge/drafts/",
         "/chat/",
         "/catalogue/",

@@ -7,5 +7,5 @@ class ChangesConfig(AppConfig):
     verbose_name = "Changes"
 
     def ready(self) -> None:
-        # Registers the visibility rules.
-        from hashdesk.changes import visibility  # noqa: F401
+        # Registers the visibility rules, and the huey tasks in every process.
+        from hashdesk.changes import tasks, visibility  # noqa: F401

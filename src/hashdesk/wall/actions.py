@@ -897,6 +897,27 @@ def publish_official_update(incident: Incident, entry: TimelineEntry) -> Post | 
     return post
 
 
+def publish_change_notice(service: Service, author: User, text: str) -> Post:
+    """Show a change announcement (changes.announcements) on ``service``'s timeline.
+
+    Called inside the announcing transaction; the caller decides who may hear of the change (a
+    post bound to a confidential service is seen by staff only, as every such post). Like an
+    incident's official update: no hashtag rows, a few queries.
+    """
+    redacted = redact(text)
+    body = redacted.text[:BODY_MAX]
+    post = Post.objects.create(
+        author=author,
+        kind=PostKind.OFFICIAL,
+        body=body,
+        body_html=parsing.render(body, tag_names=[], people={}),
+        service=service,
+    )
+    trail.record(actor=author, action="wall.change_notice", obj=post)
+    _publish(post, "create", tag_names=[])
+    return post
+
+
 # --- Announcements ------------------------------------------------------------------------------
 
 

@@ -1,0 +1,93 @@
+"""Change pages: the list of changes one may see and a change's own page (docs/changes.md,
+"Pages"). Read-only for now: planning, approving and scheduling go through the API; the
+forms come with the change-management pages.
+
+What a page lists comes from ``core.visibility``: requesters see scheduled and later changes
+on services they may see; staff see every change, its approvals and what it may conflict with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from hashdesk.changes import approvals, checks, conflicts
+from hashdesk.changes.choices import ChangeState
+from hashdesk.changes.models import Approval, Change
+from hashdesk.core.visibility import is_staff, visible_to
+from hashdesk.web.requests import current_user
+
+LIST_MAX = 100
+# Still to come or under way, in the order they happen.
+UPCOMING = (
+    ChangeState.SCHEDULED,
+    ChangeState.IMPLEMENTING,
+    ChangeState.AUTHORISE,
+    ChangeState.ASSESS,
+    ChangeState.DRAFT,
+)
+
+
+@login_required
+@require_GET
+def change_list(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    changes = visible_to(user, Change.objects.select_related("owner"))
+    upcoming = list(changes.filter(state__in=UPCOMING).order_by("planned_start", "pk")[:LIST_MAX])
+    recent = list(changes.exclude(state__in=UPCOMING).order_by("-planned_start", "-pk")[:LIST_MAX])
+    return render(
+        request,
+        "changes/list.html",
+        {"upcoming": upcoming, "recent": recent, "is_staff": is_staff(user)},
+    )
+
+
+def _local(change: Change) -> dict[str, Any]:
+    """Planned times in the zone the change was planned in, for people reading the page."""
+    zone = ZoneInfo(change.time_zone)
+    return {
+        "zone": change.time_zone,
+        "start": change.planned_start.astimezone(zone) if change.planned_start else None,
+        "end": change.planned_end.astimezone(zone) if change.planned_end else None,
+    }
+
+
+@login_required
+@require_GET
+def change_detail(request: HttpRequest, number: str) -> HttpResponse:
+    user = current_user(request)
+    change = (
+        visible_to(user, Change.objects.select_related("owner", "requester", "template"))
+        .filter(number=number.upper())
+        .first()
+    )
+    if change is None:
+        raise Http404("No such change.")
+    affected = list(change.affected.select_related("service").order_by("distance", "service__name"))
+    context: dict[str, Any] = {
+        "change": change,
+        "local": _local(change),
+        # Everyone who sees the change sees all its services (changes.visibility).
+        "affected": affected,
+        "is_staff": is_staff(user),
+        "checks": checks.check_counts(change),
+        "now": timezone.now(),
+    }
+    if is_staff(user):
+        context["approvals"] = list(
+            Approval.objects.filter(change=change).select_related("group", "approver")
+        )
+        context["quorum"] = approvals.quorum_status(change)
+        context["conflicts"] = (
+            conflicts.find_conflicts(change)
+            if change.state in (ChangeState.ASSESS, ChangeState.AUTHORISE, ChangeState.SCHEDULED)
+            and change.planned_start
+            else []
+        )
+    return render(request, "changes/detail.html", context)
