@@ -57,7 +57,10 @@ def prepare_installation(*, load_demo_if_empty: bool, verbosity: int = 1) -> Non
 
 
 def _load_demo(
-    incidents: int | None = None, posts: int | None = None, chat_messages: int | None = None
+    incidents: int | None = None,
+    posts: int | None = None,
+    chat_messages: int | None = None,
+    changes: int | None = None,
 ) -> None:
     from hashdesk.demo.incidents import DEMO_INCIDENTS
     from hashdesk.demo.loader import load_demo
@@ -66,6 +69,7 @@ def _load_demo(
         incidents=DEMO_INCIDENTS if incidents is None else incidents,
         posts=posts,
         chat_messages=chat_messages,
+        changes=changes,
         progress=lambda step: _say(f"  {step} ..."),
     )
     _say(summary.describe())
@@ -215,7 +219,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Load (or complete) the demo organisation."""
     _setup_django()
-    _load_demo(args.incidents, args.posts, args.chat_messages)
+    _load_demo(args.incidents, args.posts, args.chat_messages, args.changes)
     _print_sign_ins()
     return 0
 
@@ -369,6 +373,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="how many service-room messages to add to a database without chat messages, "
         "with live-help conversations (default 3000 for 30000 incidents, in proportion to "
         "--incidents; 0 for none)",
+    )
+    demo.add_argument(
+        "--changes",
+        type=_non_negative,
+        metavar="N",
+        help="how many changes to add to a database without changes, with the CAB, freezes "
+        "and correlations (default 300 for 30000 incidents, in proportion to --incidents; "
+        "0 for none)",
     )
 
     audit = add("audit", lambda _args: _usage(audit), "Audit trail tools.")

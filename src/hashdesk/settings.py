@@ -335,6 +335,9 @@ def _announce_before(raw: list[str]) -> list[timedelta]:
 CHANGE_ANNOUNCE_BEFORE = _announce_before(
     env_list("HASHDESK_CHANGE_ANNOUNCE_BEFORE_HOURS", ["72", "1"])
 )
+# Changes (docs/changes.md, "Correlation with incidents"): incidents on a change's affected
+# services this long after it started are scored as possibly caused by it.
+CHANGE_CORRELATION_WINDOW = timedelta(hours=env_int("HASHDESK_CHANGE_CORRELATION_HOURS", 48))
 # Attachments (docs/incidents.md, "Attachments"): the bytes live here, outside every static or
 # web root, under random names, and are served only through a permission check. Scaled out,
 # every web host must see the same directory (shared storage; docs/deploy.md).

@@ -88,5 +88,6 @@ api.add_router("/v1/", "hashdesk.chat.api_help.router")
 api.add_router("/v1/", "hashdesk.knowledge.api.router")
 # Before hashdesk.changes.api: its changes/{number} would otherwise take "calendar".
 api.add_router("/v1/", "hashdesk.changes.api_calendar.router")
+api.add_router("/v1/", "hashdesk.changes.api_review.router")
 api.add_router("/v1/", "hashdesk.changes.api_comms.router")
 api.add_router("/v1/", "hashdesk.changes.api.router")

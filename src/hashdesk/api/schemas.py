@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 # A database id: positive and within a signed 64-bit integer, so no lookup overflows.
 ObjectId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+def _in_utc(value: datetime) -> datetime:
+    """ISO 8601 allows any offset (+21:46 included), PostgreSQL only up to ±15:59: a moment is
+    read in UTC, so every database stores what was meant. Beyond the calendar is invalid."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError("This moment is out of range.") from error
+
+
+# A moment sent to the API: ISO 8601 text with a zone (JSON has no datetime type, so text is
+# read), held in UTC from then on.
+Moment = Annotated[AwareDatetime, Field(strict=False), AfterValidator(_in_utc)]
 
 
 def _no_default(schema: dict[str, Any]) -> None:

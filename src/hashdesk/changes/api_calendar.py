@@ -11,10 +11,18 @@ from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from hashdesk.api.auth import acting_user
-from hashdesk.api.schemas import READ_ERRORS, WRITE_ERRORS, Input, ObjectId, Output, with_errors
+from hashdesk.api.schemas import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    Input,
+    Moment,
+    ObjectId,
+    Output,
+    with_errors,
+)
 from hashdesk.catalog.models import Service
 from hashdesk.changes import calendar, windows
 from hashdesk.changes.models import ChangeWindow
@@ -27,8 +35,8 @@ WindowKindName = Literal["freeze", "maintenance"]
 
 
 class RangeFilters(Schema):
-    from_: AwareDatetime = Field(alias="from", description="Start of the range (ISO 8601, zoned).")
-    to: AwareDatetime = Field(description="End of the range, exclusive.")
+    from_: Moment = Field(alias="from", description="Start of the range (ISO 8601, zoned).")
+    to: Moment = Field(description="End of the range, exclusive.")
     service: str | None = Field(None, max_length=100, description="Service slug.")
 
 
@@ -66,8 +74,8 @@ class WindowCreate(Input):
     kind: WindowKindName
     name: str = Field(min_length=1, max_length=windows.NAME_MAX)
     # JSON has no datetime type: ISO 8601 text is read (not strict here), a zone is required.
-    starts_at: AwareDatetime = Field(strict=False)
-    ends_at: AwareDatetime = Field(strict=False)
+    starts_at: Moment
+    ends_at: Moment
     services: list[str] = Field(
         default_factory=list, max_length=200, description="Service slugs; none: every service."
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AliasPath, AwareDatetime, Field
+from pydantic import AliasPath, Field
 
 from hashdesk.api.pagination import PageParams
-from hashdesk.api.schemas import Input, ObjectId, Output, optional
+from hashdesk.api.schemas import Input, Moment, ObjectId, Output, optional
 from hashdesk.catalog.schemas import ConfigurationItemRef, ServiceRef, TeamRef
 from hashdesk.changes.actions import OVERRIDE_MAX, SUMMARY_MAX
 from hashdesk.changes.approvals import COMMENT_MAX
@@ -41,8 +41,8 @@ STATE_LIST = rf"^{_STATE}(,{_STATE})*$"
 SLUG = r"^[-a-zA-Z0-9_]+$"
 Slug = Annotated[str, Field(min_length=1, max_length=100, pattern=SLUG)]
 Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
-# JSON has no datetime type: ISO 8601 text is read (not strict here), a zone is required.
-When = Annotated[AwareDatetime, Field(strict=False)]
+# ISO 8601 text with a zone, read in UTC (api.schemas.Moment).
+When = Moment
 
 
 # --- Answers ------------------------------------------------------------------------------------
@@ -132,10 +132,10 @@ class ChangeFilters(PageParams):
         None, description="States; repeat the parameter or separate with commas."
     )
     service: str | None = Field(None, max_length=100, description="An affected service's slug.")
-    from_: AwareDatetime | None = Field(
+    from_: Moment | None = Field(
         None, alias="from", description="Planned to end after this moment (ISO 8601, zoned)."
     )
-    to: AwareDatetime | None = Field(None, description="Planned to start before this moment.")
+    to: Moment | None = Field(None, description="Planned to start before this moment.")
 
 
 # --- Requests -----------------------------------------------------------------------------------

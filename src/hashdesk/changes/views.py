@@ -1,6 +1,6 @@
 """Change pages: the list of changes one may see and a change's own page (docs/changes.md,
-"Pages"). Read-only for now: planning, approving and scheduling go through the API; the
-forms come with the change-management pages.
+"Pages"). The forms that plan, move and approve a change are posted to ``plan_views``; a
+refused one comes back here, bound, with status 400.
 
 What a page lists comes from ``core.visibility``: requesters see scheduled and later changes
 on services they may see; staff see every change, its approvals and what it may conflict with.
@@ -17,10 +17,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from hashdesk.changes import approvals, checks, conflicts
+from hashdesk.accounts.models import User
+from hashdesk.changes import approvals, checks, conflicts, correlation
+from hashdesk.changes import forms as change_forms
 from hashdesk.changes.choices import ChangeState
-from hashdesk.changes.models import Approval, Change
+from hashdesk.changes.models import Approval, CalendarFeed, Change
 from hashdesk.core.visibility import is_staff, visible_to
+from hashdesk.web.forms import ShellForm
 from hashdesk.web.requests import current_user
 
 LIST_MAX = 100
@@ -44,7 +47,12 @@ def change_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "changes/list.html",
-        {"upcoming": upcoming, "recent": recent, "is_staff": is_staff(user)},
+        {
+            "upcoming": upcoming,
+            "recent": recent,
+            "is_staff": is_staff(user),
+            "has_feed": CalendarFeed.objects.filter(user=user).exists(),
+        },
     )
 
 
@@ -58,10 +66,8 @@ def _local(change: Change) -> dict[str, Any]:
     }
 
 
-@login_required
-@require_GET
-def change_detail(request: HttpRequest, number: str) -> HttpResponse:
-    user = current_user(request)
+def change_for(user: User, number: str) -> Change:
+    """The change numbered ``number`` if ``user`` may see it; 404 otherwise."""
     change = (
         visible_to(user, Change.objects.select_related("owner", "requester", "template"))
         .filter(number=number.upper())
@@ -69,6 +75,21 @@ def change_detail(request: HttpRequest, number: str) -> HttpResponse:
     )
     if change is None:
         raise Http404("No such change.")
+    return change
+
+
+@login_required
+@require_GET
+def change_detail(request: HttpRequest, number: str) -> HttpResponse:
+    return change_page(request, number)
+
+
+def change_page(
+    request: HttpRequest, number: str, *, bound: dict[str, ShellForm] | None = None
+) -> HttpResponse:
+    """The change's page; ``bound`` holds a refused form (shown with its errors, status 400)."""
+    user = current_user(request)
+    change = change_for(user, number)
     affected = list(change.affected.select_related("service").order_by("distance", "service__name"))
     context: dict[str, Any] = {
         "change": change,
@@ -90,4 +111,6 @@ def change_detail(request: HttpRequest, number: str) -> HttpResponse:
             and change.planned_start
             else []
         )
-    return render(request, "changes/detail.html", context)
+        context["correlations"] = correlation.links_of(change)
+        context.update(change_forms.forms_for(user, change, context["approvals"], bound or {}))
+    return render(request, "changes/detail.html", context, status=400 if bound else 200)

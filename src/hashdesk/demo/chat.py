@@ -456,10 +456,12 @@ class _Planner:
             )
             self._conversation(story, asker, queued, ConversationState.CLOSED)
         agents = [self.agent] if self.agent is not None else []
+        # The demo agent has exactly one conversation going; colleagues have the others.
+        colleagues = [person for person in self.desk if person != self.agent] or self.desk
         for index, story in enumerate(active):
             asker = self.rng.choice(requesters)
             queued = self.now - timedelta(minutes=self.rng.randrange(15, 50))
-            agent = agents[0] if index == 0 and agents else self.rng.choice(self.desk)
+            agent = agents[0] if index == 0 and agents else self.rng.choice(colleagues)
             self._conversation(story, asker, queued, ConversationState.ACTIVE, agent=agent)
         for index, story in enumerate(waiting):
             asker = self.requester if index == 0 and self.requester else self.rng.choice(requesters)

@@ -22,6 +22,7 @@ from hashdesk.accounts.models import Team, TeamMembership, User
 from hashdesk.catalog import actions as catalog
 from hashdesk.catalog.models import ConfigurationItem, Service, ServiceCategory, ServiceDependency
 from hashdesk.demo.catalogue import CATEGORIES, SERVICES, TEAMS
+from hashdesk.demo.changes import changes_for, load_changes
 from hashdesk.demo.chat import chat_messages_for, load_chat
 from hashdesk.demo.incident_loader import load_incident_history
 from hashdesk.demo.incidents import DEMO_INCIDENTS
@@ -160,6 +161,7 @@ def load_demo(
     incidents: int = DEMO_INCIDENTS,
     posts: int | None = None,
     chat_messages: int | None = None,
+    changes: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> DemoSummary:
     """Create whatever part of the demo organisation is missing, in one transaction.
@@ -169,7 +171,9 @@ def load_demo(
     in proportion to ``incidents``, so none without incidents), written in bulk
     (demo/wall.py), but only into a database that has no posts yet; then the chat, about
     ``chat_messages`` messages in service rooms (default: in proportion to ``incidents``) with
-    live-help conversations (demo/chat.py), but only into a database without chat messages.
+    live-help conversations (demo/chat.py), but only into a database without chat messages;
+    then about ``changes`` changes (default: in proportion to ``incidents``) with the CAB, freezes
+    and their incidents' correlations (demo/changes.py), but only into a database without changes.
     """
     say = progress or (lambda _line: None)
     summary = DemoSummary()
@@ -194,6 +198,10 @@ def load_demo(
         say(f"the chat ({chat_messages} messages)")
         chat = load_chat(seed=seed, count=chat_messages, progress=say)
         for kind, created in chat.items():
+            summary.created[kind] = summary.created.get(kind, 0) + created
+        changes = changes_for(incidents) if changes is None else changes
+        say(f"a year of changes ({changes})")
+        for kind, created in load_changes(seed=seed, count=changes, progress=say).items():
             summary.created[kind] = summary.created.get(kind, 0) + created
     summary.seconds = time.perf_counter() - started
     return summary

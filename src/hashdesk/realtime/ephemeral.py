@@ -39,7 +39,7 @@ from hashdesk.realtime.presence import (
     encode_field,
     presence_key,
 )
-from hashdesk.realtime.wakeups import follow_redis_channel
+from hashdesk.realtime.wakeups import follow_redis_channel, raise_if_cancelling
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +193,7 @@ class Ephemera:
     async def _write_loop(self) -> None:
         assert self._work is not None
         while True:
+            raise_if_cancelling()
             await self._work.wait()
             self._work.clear()
             dirty, stale, outbox = self._dirty, self._stale, self._outbox
@@ -201,6 +202,7 @@ class Ephemera:
                 await self._write(dirty, outbox)
                 await self._refresh(dirty | stale)
             except Exception as exc:
+                raise_if_cancelling(exc)
                 # Typing notices are dropped (the next keystroke repeats them); presence is
                 # written again after a pause.
                 logger.warning("sharing presence through Redis failed (%s); retrying", exc)
@@ -253,6 +255,7 @@ class Ephemera:
     async def _heartbeat(self) -> None:
         """Rewrite this server's fields so that they stay fresh while its people are here."""
         while True:
+            raise_if_cancelling()
             await asyncio.sleep(HEARTBEAT_SECONDS)
             now = time.time()
             async with self._redis.pipeline(transaction=False) as pipe:
@@ -260,8 +263,10 @@ class Ephemera:
                     key = presence_key(self._prefix, user_id)
                     pipe.hset(key, self.server_id, encode_field(self.book.counts(user_id), now))
                     pipe.expire(key, KEY_TTL_SECONDS)
-                with contextlib.suppress(Exception):
+                try:
                     await pipe.execute()
+                except Exception as exc:
+                    raise_if_cancelling(exc)
 
     async def _forget_this_server(self) -> None:
         """At shutdown: this server's people are no longer here (best effort; otherwise their

@@ -72,6 +72,7 @@ async def follow_redis_channel(
 
     failures = 0
     while True:
+        raise_if_cancelling()
         # Health checks make a silently dead connection (no RST) fail instead of hang.
         client: Any = aioredis.Redis.from_url(url, health_check_interval=15)
         pubsub: Any = client.pubsub(ignore_subscribe_messages=True)
@@ -89,6 +90,7 @@ async def follow_redis_channel(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            raise_if_cancelling(exc)
             subscribed.clear()
             delay = REDIS_RETRY_SECONDS[min(failures, len(REDIS_RETRY_SECONDS) - 1)]
             failures += 1
@@ -97,3 +99,13 @@ async def follow_redis_channel(
         finally:
             await pubsub.aclose()
             await client.aclose()
+
+
+def raise_if_cancelling(error: BaseException | None = None) -> None:
+    """The Redis client can swallow the cancellation of a task waiting on it, or turn it into
+    an ordinary error; a loop that goes on after errors would then never stop (the server's
+    shutdown would wait for it forever). Loops call this after an error and before each round:
+    when the current task is being cancelled, it is cancelled."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from error

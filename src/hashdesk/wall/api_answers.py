@@ -7,7 +7,6 @@ Lookups go through ``core.visibility`` (what one may not see is a 404); changes 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
@@ -16,7 +15,7 @@ from pydantic import Field
 
 from hashdesk.accounts.models import User
 from hashdesk.api.auth import acting_user
-from hashdesk.api.schemas import READ_ERRORS, WRITE_ERRORS, ObjectId, with_errors
+from hashdesk.api.schemas import READ_ERRORS, WRITE_ERRORS, Moment, ObjectId, with_errors
 from hashdesk.core.errors import NotFound
 from hashdesk.core.visibility import visible_to
 from hashdesk.wall import answers, reputation
@@ -28,7 +27,7 @@ router = Router(tags=["wall"])
 
 
 class LeadersQuery(Schema):
-    since: datetime | None = Field(None, description="Count only points earned since then.")
+    since: Moment | None = Field(None, description="Count only points earned since then.")
     limit: int = Field(LEADERS_SHOWN, ge=1, le=50)
 
 
