@@ -83,3 +83,31 @@ def test_the_list_costs_the_same_queries_for_few_and_many_changes(
     with query_count() as many:
         client.get("/changes/")
     assert len(many) == len(few)
+
+
+def test_affected_people_answer_whether_it_broke_anything_once_within_a_day(
+    requester: User, change_manager: User, vpn_service: Any
+) -> None:
+    from hashdesk.changes.models import ChangeCheck
+
+    change = _scheduled(change_manager, [vpn_service])
+    ended = timezone.now() - timedelta(hours=1)
+    Change.objects.filter(pk=change.pk).update(
+        state="review", actual_start=ended - timedelta(hours=2), actual_end=ended
+    )
+    client = _client(requester)
+    page = client.get(f"/changes/{change.number}/").content.decode()
+    assert "Did this change break anything for you?" in page
+    refused = client.post(f"/changes/{change.number}/check/", {"broken": "maybe"})
+    assert refused.status_code == 400 and not ChangeCheck.objects.exists()
+    answered = client.post(
+        f"/changes/{change.number}/check/", {"broken": "yes", "comment": "VPN client lost config"}
+    )
+    assert answered.status_code == 302
+    check = ChangeCheck.objects.get()
+    assert (check.user, check.broken) == (requester, True)
+    assert "Did this change break anything for you?" not in (
+        client.get(f"/changes/{change.number}/").content.decode()
+    )
+    again = client.post(f"/changes/{change.number}/check/", {"broken": "no"})
+    assert again.status_code == 400 and ChangeCheck.objects.count() == 1

@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("calendar/", plan_views.calendar_page, name="calendar"),
     path("feed/", plan_views.feed, name="feed"),
     path("<str:number>/", views.change_detail, name="detail"),
+    path("<str:number>/check/", views.answer_check, name="check"),
     path("<str:number>/edit/", plan_views.edit_change, name="edit"),
     path("<str:number>/transition/", plan_views.transition, name="transition"),
     path("<str:number>/decide/", plan_views.decide, name="decide"),

@@ -11,19 +11,23 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from hashdesk.accounts.models import User
 from hashdesk.changes import approvals, checks, conflicts, correlation
 from hashdesk.changes import forms as change_forms
 from hashdesk.changes.choices import ChangeState
-from hashdesk.changes.models import Approval, CalendarFeed, Change
+from hashdesk.changes.models import Approval, CalendarFeed, Change, ChangeCheck
+from hashdesk.core.errors import DomainError
 from hashdesk.core.visibility import is_staff, visible_to
-from hashdesk.web.forms import ShellForm
+from hashdesk.web.forms import ShellForm, raise_if_forbidden
 from hashdesk.web.requests import current_user
 
 LIST_MAX = 100
@@ -99,6 +103,11 @@ def change_page(
         "is_staff": is_staff(user),
         "checks": checks.check_counts(change),
         "now": timezone.now(),
+        # "Did this break anything for you?", for 24 hours after the change, once a person.
+        "check_form": (bound.get("check") if bound and "check" in bound else CheckForm())
+        if checks.is_open(change, timezone.now())
+        and not ChangeCheck.objects.filter(change=change, user_id=user.pk).exists()
+        else None,
     }
     if is_staff(user):
         context["approvals"] = list(
@@ -114,3 +123,48 @@ def change_page(
         context["correlations"] = correlation.links_of(change)
         context.update(change_forms.forms_for(user, change, context["approvals"], bound or {}))
     return render(request, "changes/detail.html", context, status=400 if bound else 200)
+
+
+class CheckForm(ShellForm):
+    """An affected person's answer after the change."""
+
+    broken = forms.TypedChoiceField(
+        label="Did this change break anything for you?",
+        choices=[("no", "No, everything works"), ("yes", "Yes, something broke")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label="What broke? (optional)",
+        required=False,
+        max_length=checks.COMMENT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+@login_required
+@require_POST
+def answer_check(request: HttpRequest, number: str) -> HttpResponse:
+    user = current_user(request)
+    change = change_for(user, number)
+    form = CheckForm(request.POST)
+    if form.is_valid():
+        try:
+            checks.do_answer_check(
+                user,
+                change,
+                broken=form.cleaned_data["broken"],
+                comment=form.cleaned_data["comment"],
+            )
+        except DomainError as error:
+            raise_if_forbidden(error)
+            form.add_domain_error(error)
+        else:
+            messages.success(
+                request,
+                "Thank you. The change's owner has been told."
+                if form.cleaned_data["broken"]
+                else "Thank you for telling us.",
+            )
+            return redirect(reverse("changes:detail", args=[change.number]))
+    return change_page(request, number, bound={"check": form})
