@@ -27,13 +27,12 @@ from hashdesk.changes import conflicts, lifecycle, risk
 from hashdesk.changes.choices import AffectedReason, ChangeState, ChangeType
 from hashdesk.changes.events import ChangeEvent
 from hashdesk.changes.models import TEXT_MAX, AffectedService, Change, ChangeTemplate
-from hashdesk.changes.permissions import can_manage_changes
 from hashdesk.core import streams
 from hashdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hashdesk.core.events import send_event
 from hashdesk.core.redaction import redact
 from hashdesk.core.validation import require_text
-from hashdesk.core.visibility import can_view, is_staff, visible_to
+from hashdesk.core.visibility import can_manage_changes, can_view, is_staff, visible_to
 
 SUMMARY_MAX = 200
 OVERRIDE_MAX = 2_000

@@ -23,11 +23,10 @@ from hashdesk.audit import trail
 from hashdesk.changes import actions
 from hashdesk.changes.choices import ApprovalDecision, ChangeState, ChangeType, Risk
 from hashdesk.changes.models import Approval, ApproverGroup, Change
-from hashdesk.changes.permissions import can_manage_changes
 from hashdesk.changes.risk import at_least
 from hashdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hashdesk.core.validation import require_text
-from hashdesk.core.visibility import can_view
+from hashdesk.core.visibility import can_manage_changes, can_view
 from hashdesk.notify.actions import Notice, do_send_notices
 
 COMMENT_MAX = 2_000

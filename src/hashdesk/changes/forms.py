@@ -18,8 +18,7 @@ from hashdesk.catalog.models import ConfigurationItem, Service
 from hashdesk.changes import lifecycle, risk
 from hashdesk.changes.choices import ApprovalDecision, ChangeState, ChangeType
 from hashdesk.changes.models import Approval, Change, ChangeTemplate
-from hashdesk.changes.permissions import can_manage_changes
-from hashdesk.core.visibility import visible_to
+from hashdesk.core.visibility import can_manage_changes, visible_to
 from hashdesk.web.forms import ShellForm
 
 TIME_ZONES = sorted(available_timezones() - {"localtime"})

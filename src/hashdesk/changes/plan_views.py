@@ -26,10 +26,9 @@ from hashdesk.catalog.models import Service
 from hashdesk.changes import actions, approvals, calendar, feeds
 from hashdesk.changes.forms import ChangeCreateForm, ChangeEditForm, DecisionForm, TransitionForm
 from hashdesk.changes.models import Change
-from hashdesk.changes.permissions import can_plan_changes
 from hashdesk.changes.views import change_for, change_page
 from hashdesk.core.errors import DomainError
-from hashdesk.core.visibility import is_staff, visible_to
+from hashdesk.core.visibility import can_plan_changes, is_staff, visible_to
 from hashdesk.web.requests import current_user
 
 

@@ -19,12 +19,11 @@ from hashdesk.audit import trail
 from hashdesk.catalog.models import Service
 from hashdesk.changes.choices import WindowKind
 from hashdesk.changes.models import ChangeWindow
-from hashdesk.changes.permissions import can_manage_changes
 from hashdesk.core import streams
 from hashdesk.core.errors import Forbidden, ValidationFailed
 from hashdesk.core.events import BaseEvent, send_event
 from hashdesk.core.validation import require_text
-from hashdesk.core.visibility import Viewer, visible_to
+from hashdesk.core.visibility import Viewer, can_manage_changes, visible_to
 
 NAME_MAX = 200
 # Longest range one listing may ask for: a year and a day covers any calendar view.

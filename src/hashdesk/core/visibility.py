@@ -168,5 +168,17 @@ def can_moderate(user: Viewer) -> bool:
     return is_staff(user)
 
 
+def can_manage_changes(user: Viewer) -> bool:
+    """Change managers (and administrators): override conflicts, keep windows and CABs."""
+    return is_signed_in(user) and (
+        user.is_superuser or user.has_role("change_manager") or user.has_role("administrator")
+    )
+
+
+def can_plan_changes(user: Viewer) -> bool:
+    """Service desk staff request, plan and move changes."""
+    return is_staff(user)
+
+
 def can_read_audit(user: Viewer) -> bool:
     return is_signed_in(user) and user.has_perm("audit.view_auditentry")
