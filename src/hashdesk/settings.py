@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "hashdesk.chat",
     "hashdesk.knowledge",
     "hashdesk.changes",
+    "hashdesk.problems",
+    "hashdesk.insights",
     "hashdesk.web",
 ]
 
