@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import os
 import signal
 import sys
@@ -322,6 +323,17 @@ def cmd_manage(args: argparse.Namespace) -> int:
 
 # --- Argument parsing -----------------------------------------------------------------------
 
+# `hashdesk eval NAME ...`: each is hashdesk.insights.evaluation.NAME, with add_arguments(parser)
+# and run(args) -> exit status. They read files only: no database, no Django.
+EVALUATIONS = {
+    "bursts": "NAB scores of the streaming burst detector on a NAB-layout folder, beside the "
+    "published detectors'.",
+    "duplicates": "Recall@1/5/10 and MRR of finding a report's earlier duplicate (GitBugs "
+    "layout), beside plain BM25.",
+    "routing": "Accuracy and macro-F1 of assignment-group suggestion on a ticket CSV, beside "
+    "the majority and TF-IDF + linear-model baselines.",
+}
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -403,6 +415,19 @@ def build_parser() -> argparse.ArgumentParser:
     box_commands.add_parser("status", help="counts by status and the latest failures")
     retry = box_commands.add_parser("retry", help="queue failed deliveries again")
     retry.add_argument("ids", nargs="*", type=int, help="only these messages (default: all)")
+
+    evaluate = add(
+        "eval",
+        lambda _args: _usage(evaluate),
+        'Measure the insight engine on a data folder (docs/insights.md, "Evaluation").',
+    )
+    eval_commands = evaluate.add_subparsers(dest="eval_command", metavar="WHAT")
+    for name, help_text in EVALUATIONS.items():
+        sub = eval_commands.add_parser(name, help=help_text, description=help_text)
+        module = importlib.import_module(f"hashdesk.insights.evaluation.{name}")
+        module.add_arguments(sub)
+        sub.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+        sub.set_defaults(handler=module.run)
 
     manage = add("manage", cmd_manage, "Run a Django management command.")
     manage.add_argument("arguments", nargs=argparse.REMAINDER, help="command and its options")

@@ -13,5 +13,7 @@ urlpatterns = [
     path("chat/", include("hashdesk.chat.urls")),
     path("knowledge/", include("hashdesk.knowledge.urls")),
     path("changes/", include("hashdesk.changes.urls")),
+    path("problems/", include("hashdesk.problems.urls")),
+    path("insights/", include("hashdesk.insights.urls")),
     path("", include("hashdesk.web.urls")),
 ]
