@@ -74,6 +74,13 @@ def _load_demo(
         progress=lambda step: _say(f"  {step} ..."),
     )
     _say(summary.describe())
+    if summary.changed:
+        # Learning routing from a year of history takes the better part of a minute: the worker
+        # does it in the background instead of holding up the start.
+        from hashdesk.insights.routing_tasks import retrain_routing
+
+        retrain_routing()
+        _say("  routing suggestions: learning from the demo history in the background")
 
 
 def _print_sign_ins() -> None:

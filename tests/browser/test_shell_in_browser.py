@@ -47,8 +47,10 @@ def test_a_signed_in_tour_of_every_page_has_no_console_errors(
         "/",
         "/wall/",
         "/incidents/",
+        "/problems/",
         "/changes/",
         "/knowledge/drafts/",
+        "/insights/candidates/",
         "/chat/",
         "/catalogue/",
         "/accounts/teams/",
@@ -65,6 +67,9 @@ def test_a_signed_in_tour_of_every_page_has_no_console_errors(
         f"/accounts/people/{administrator.pk}/",
         "/accounts/people/new/",
         "/accounts/teams/new/",
+        "/problems/new/",
+        "/insights/bursts/",
+        "/insights/sentiment/",
     ]
     for path in pages:
         response = tab.open(path)

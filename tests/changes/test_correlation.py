@@ -192,3 +192,30 @@ def test_the_change_page_shows_possibly_caused_incidents_to_staff_only(
     assert "Possibly caused incidents" in page and str(raised.number) in page
     hidden = other.get(f"/changes/{change.number}/").content.decode()
     assert "Possibly caused incidents" not in hidden
+
+
+def test_the_incident_page_names_the_change_that_may_have_caused_it_to_staff_only(
+    requester: User, vpn_agent: User, vpn_service: Service
+) -> None:
+    change = started(vpn_agent, [vpn_service])
+    start = change.actual_start
+    assert start is not None
+    raised = incident(requester, vpn_service, start + timedelta(hours=1), "VPN concentrator down")
+    unrelated = incident(requester, vpn_service, start + timedelta(hours=40), "Printer jams")
+    correlation.score_incidents(change)
+    staff, reporter = Client(), Client()
+    staff.force_login(vpn_agent)
+    reporter.force_login(requester)
+
+    page = staff.get(f"/incidents/{raised.number}/").content.decode()
+    assert "Possibly caused by" in page and str(change.number) in page
+    # Forty hours later the score is too low to put on the incident's page.
+    assert "Possibly caused by" not in staff.get(f"/incidents/{unrelated.number}/").content.decode()
+    # The requester sees their incident, never the desk's suspicions.
+    assert "Possibly caused by" not in reporter.get(f"/incidents/{raised.number}/").content.decode()
+
+    # A dismissed link disappears from the incident's page.
+    link = ChangeIncident.objects.get(change=change, incident=raised)
+    link.evidence = {**link.evidence, "dismissed": True}
+    link.save(update_fields=["evidence"])
+    assert "Possibly caused by" not in staff.get(f"/incidents/{raised.number}/").content.decode()

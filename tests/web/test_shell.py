@@ -36,10 +36,11 @@ def test_home_greets_the_person_and_shows_only_built_sections(
     assert "Single sign-on" in html  # critical services at a glance
     nav = [link.label for link in response.context["shell"].nav]
     assert nav == [
-        "Home", "Wall", "Incidents", "Changes", "Knowledge", "Chat", "Catalogue", "Teams"
+        "Home", "Wall", "Incidents", "Problems", "Changes", "Knowledge", "Insights", "Chat",
+        "Catalogue", "Teams",
     ]  # fmt: skip
     # Sections of later issues are not linked before they exist.
-    for missing in ("Problems", "Status"):
+    for missing in ("Status",):
         assert f"<span>{missing}</span>" not in html
     assert 'aria-current="page"' in html
 

@@ -31,7 +31,8 @@ from hashdesk.core import streams
 from hashdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hashdesk.core.events import send_event
 from hashdesk.core.redaction import redact
-from hashdesk.core.validation import require_text
+from hashdesk.core.validation import redacted_text, require_text
+from hashdesk.core.versioning import bump
 from hashdesk.core.visibility import can_manage_changes, can_view, is_staff, visible_to
 
 SUMMARY_MAX = 200
@@ -150,20 +151,8 @@ def lock_change(change: Change, expected_version: int | None) -> Change:
     return current
 
 
-def bump(change: Change, fields: list[str], now: datetime | None = None) -> None:
-    change.version += 1
-    change.updated_at = now or timezone.now()
-    change.save(update_fields=[*dict.fromkeys(fields), "version", "updated_at"])
-
-
 def _text(value: str | None, field: str) -> str:
-    text = (value or "").strip()
-    if len(text) > TEXT_MAX:
-        raise ValidationFailed(
-            f"{field.replace('_', ' ').capitalize()} is longer than {TEXT_MAX} characters.",
-            field=field,
-        )
-    return redact(text).text
+    return redacted_text(value, field=field, max_length=TEXT_MAX)
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -99,8 +99,37 @@ def help_desk(request: HttpRequest) -> HttpResponse:
             form.add_domain_error(error)
         else:
             messages.success(request, "The service desk has your question; an agent joins soon.")
+            _offer_known_error(request, user, opened)
             return redirect(reverse("chat:conversation", args=[opened.conversation.pk]))
     return _help_page(request, form, status=400)
+
+
+def _offer_known_error(request: HttpRequest, user: User, opened: live_help.Opened) -> None:
+    """A matching known error's workaround is shown at once (problems/hooks.py)."""
+    if not opened.created:
+        return
+    from hashdesk.chat.models import Message
+    from hashdesk.problems.hooks import help_started
+
+    conversation = opened.conversation
+    first = (
+        Message.objects.filter(room_id=conversation.room_id)
+        .order_by("pk")
+        .values_list("pk", "body")
+        .first()
+    )
+    match = help_started(
+        user,
+        message_id=first[0] if first else None,
+        text=f"{conversation.topic}\n{first[1] if first else ''}",
+        service_id=conversation.service_id,
+    )
+    if match is not None:
+        messages.info(
+            request,
+            f"This may be a known problem: {match.problem.title}. Workaround: "
+            f"{match.workaround} (more in {match.article.number}: {match.url})",
+        )
 
 
 def _require_staff(user: User) -> None:

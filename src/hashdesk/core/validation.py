@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model
 
 from hashdesk.core.errors import ValidationFailed
+from hashdesk.core.redaction import redact
 
 
 def full_clean_or_fail(obj: Model, *, exclude: Iterable[str] | None = None) -> None:
@@ -40,3 +41,9 @@ def require_text(
             field=field,
         )
     return text
+
+
+def redacted_text(value: str | None, *, field: str, max_length: int) -> str:
+    """Optional free text of a record: trimmed, bounded, and with secrets redacted before it is
+    stored (docs/redaction.md)."""
+    return redact(require_text(value, field=field, max_length=max_length, allow_blank=True)).text

@@ -175,6 +175,16 @@ def can_manage_changes(user: Viewer) -> bool:
     )
 
 
+def can_manage_problems(user: Viewer) -> bool:
+    """Problem managers and agents (and administrators) open, work and publish problems."""
+    return is_signed_in(user) and (
+        user.is_superuser
+        or user.has_role("problem_manager")
+        or user.has_role("agent")
+        or user.has_role("administrator")
+    )
+
+
 def can_plan_changes(user: Viewer) -> bool:
     """Service desk staff request, plan and move changes."""
     return is_staff(user)

@@ -503,14 +503,13 @@ ISSUES: dict[str, tuple[Issue, ...]] = {
     ),
     "email": (
         _i(
-            "Outlook crashes opening calendar attachments",
-            "Outlook closes as soon as I open an invitation with an attachment.",
+            "Outlook keeps asking for my password",
+            "Outlook shows the sign-in prompt again every few minutes.",
             SW,
             3,
             2,
-            "Known Outlook bug; fixed by the latest Office update.",
-            "This is a known problem with the current Outlook version; the fix is being rolled "
-            "out.",
+            "Cached credentials cleared; modern authentication re-enabled for the profile.",
+            "This is a known problem with stale cached credentials; the fix is being rolled out.",
         ),
         _i(
             "Mailbox full",

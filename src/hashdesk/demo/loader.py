@@ -21,12 +21,15 @@ from hashdesk.accounts import actions as accounts
 from hashdesk.accounts.models import Team, TeamMembership, User
 from hashdesk.catalog import actions as catalog
 from hashdesk.catalog.models import ConfigurationItem, Service, ServiceCategory, ServiceDependency
+from hashdesk.demo.bursts import load_burst
 from hashdesk.demo.catalogue import CATEGORIES, SERVICES, TEAMS
 from hashdesk.demo.changes import changes_for, load_changes
 from hashdesk.demo.chat import chat_messages_for, load_chat
 from hashdesk.demo.incident_loader import load_incident_history
 from hashdesk.demo.incidents import DEMO_INCIDENTS
 from hashdesk.demo.people import DEMO_PASSWORD, DEMO_SEED, plan_people
+from hashdesk.demo.problems import load_problems
+from hashdesk.demo.problems_pattern import load_outlook_pattern
 from hashdesk.demo.wall import load_wall, posts_for
 
 DATA_CENTRES = ("DC1", "DC2")
@@ -203,5 +206,19 @@ def load_demo(
         say(f"a year of changes ({changes})")
         for kind, created in load_changes(seed=seed, count=changes, progress=say).items():
             summary.created[kind] = summary.created.get(kind, 0) + created
+        if incidents >= DEMO_INCIDENTS:
+            # What people do now rather than history: made through the product's actions, so
+            # with events and audit rows — only in the full demo (the smaller loads used in
+            # tests are pure seed data). The burst needs people posting now, so it comes only
+            # with a freshly written wall and a rerun adds nothing.
+            summary.created.update(load_problems(say))
+            summary.created.update(load_outlook_pattern(say))
+            summary.created.update(load_burst(say) if wall.get("posts") else {})
+        if summary.changed:
+            # The bulk writes above send no signals: the similarity index is rebuilt from them.
+            say("the similarity index")
+            from hashdesk.insights.index import rebuild
+
+            rebuild()
     summary.seconds = time.perf_counter() - started
     return summary

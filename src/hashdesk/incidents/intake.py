@@ -119,6 +119,10 @@ def do_create_incidents(
     batch.start_clocks()
     with transaction.atomic():
         batch.write()
+        # Known errors offered and fixed problems watched, after commit (problems/hooks.py).
+        from hashdesk.problems.hooks import incidents_created
+
+        incidents_created(batch.incidents)
     return batch.incidents
 
 
@@ -211,6 +215,11 @@ class _Batch:
             # The number comes from the primary key, so it follows the ids and never collides.
             incident.number = format_number(pk)
         Incident.objects.bulk_create(incidents)
+        # bulk_create sends no post_save: the similarity index is told, after commit.
+        from hashdesk.insights.index import index_many
+
+        written = list(incidents)
+        transaction.on_commit(lambda: index_many("incident", written), robust=True)
         AffectedUser.objects.bulk_create(self.affected)
         IncidentFollower.objects.bulk_create(self.followers)
         if self.priority_changes:

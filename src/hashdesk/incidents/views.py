@@ -177,6 +177,7 @@ def _detail_context(
         "edit_form": forms["edit"],
         "edit_open": "edit" in bound,
         "timeline_url": reverse("incidents:timeline", args=[incident.number]),
+        "routing_suggestion": _routing_suggestion(incident) if offers.assign else None,
     }
     context.update(
         attachments=list(visible_to(user, incident.attachments.select_related("uploaded_by"))),
@@ -185,6 +186,24 @@ def _detail_context(
         **major_views.detail_context(request, incident),
     )
     return context
+
+
+def _routing_suggestion(incident: Incident) -> dict[str, Any] | None:
+    """The learned assignment group of an incident no group has yet (insights/routing.py)."""
+    if incident.assignment_group_id is not None:
+        return None
+    from hashdesk.insights import routing
+
+    found = routing.suggest(
+        f"{incident.title}\n{incident.description}",
+        service_id=incident.service_id,
+        reporter_id=incident.reporter_id,
+        groups=1,
+        category=False,
+    ).best_group
+    if found is None:
+        return None
+    return {"team": found.team, "percent": round(found.confidence * 100)}
 
 
 def _page(

@@ -15,5 +15,6 @@ class InsightsConfig(AppConfig):
             index_tasks,
             navigation,
             routing_tasks,
+            visibility,
         )
         from hashdesk.insights.bursts import tasks  # noqa: F401

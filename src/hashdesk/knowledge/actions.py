@@ -500,3 +500,75 @@ def draft_of_answer(answer_id: int | None) -> Article | None:
     if answer_id is None:
         return None
     return _existing(ArticleOrigin.WALL_ANSWER, answer_id)
+
+
+# --- Known errors (problems/known_errors.py) ----------------------------------------------------
+
+
+def publish_known_error_article(
+    actor: User,
+    article: Article | None,
+    *,
+    title: str,
+    body: str,
+    services: Iterable[Service] = (),
+    note: str = "",
+) -> Article:
+    """The published, public article of a problem's known error: made the first time, a new
+    version of the same article (published again) afterwards. Runs in the caller's transaction
+    (the problem's publishing); the caller has checked that ``actor`` may publish it."""
+    person = _require_staff(actor, "publish known errors")
+    title, body, _ = _clean_texts(title, body)
+    now = timezone.now()
+    service_list = list(services)
+    if article is None:
+        article = Article.objects.create(
+            title=title,
+            body=body,
+            body_html=render_markdown(body),
+            state=ArticleState.PUBLISHED,
+            visibility=ArticleVisibility.PUBLIC,
+            owner=person,
+            created_at=now,
+            updated_at=now,
+            published_at=now,
+        )
+        article.number = format_number(article.pk)
+        article.save(update_fields=["number"])
+        action, before = "knowledge.publish_known_error", None
+    else:
+        article = Article.objects.select_for_update().get(pk=article.pk)
+        before = {"version": article.version, "title": article.title, "state": article.state}
+        if (
+            article.title == title
+            and article.body == body
+            and article.state == ArticleState.PUBLISHED
+        ):
+            article.services.add(*service_list)
+            return article
+        article.title, article.body, article.body_html = title, body, render_markdown(body)
+        article.version += 1
+        article.state = ArticleState.PUBLISHED
+        article.visibility = ArticleVisibility.PUBLIC
+        article.updated_at = article.published_at = now
+        article.save()
+        action = "knowledge.republish_known_error"
+    article.services.add(*service_list)
+    ArticleVersion.objects.create(
+        article=article,
+        version=article.version,
+        title=title,
+        body=body,
+        note=(note or "Known error published")[:NOTE_MAX],
+        edited_by=person,
+        created_at=now,
+    )
+    trail.record(
+        actor=person,
+        action=action,
+        obj=article,
+        before=before,
+        after={**article_snapshot(article), "services": [s.pk for s in service_list]},
+    )
+    _publish(article, "published")
+    return article

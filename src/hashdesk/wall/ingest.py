@@ -275,6 +275,11 @@ class _Batch:
             [name for item in self.prepared for name in item.tag_names], self.services
         )
         Post.objects.bulk_create(self.posts)
+        # bulk_create sends no post_save: the similarity index is told, after commit.
+        from hashdesk.insights.index import index_many
+
+        written = list(self.posts)
+        transaction.on_commit(lambda: index_many("post", written), robust=True)
         tag_links = Post.hashtags.through
         mention_links = Post.mentions.through
         tag_links.objects.bulk_create(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from hashdesk.catalog.models import Service
 from hashdesk.core.visibility import Viewer, visible_to
@@ -195,3 +196,19 @@ def similar_posts(
             similar.append(SimilarPost(post, round(score, 3)))
     similar.sort(key=lambda item: (-item.score, -item.post.created_at.timestamp()))
     return similar[:limit]
+
+
+# Kinds the composer adds to "Is it just me?" from the similarity index (insights.similar).
+KNOWN_FIX_KINDS = ("known_error", "article")
+KNOWN_FIXES_MAX = 3
+
+
+def known_fixes(user: Viewer, text: str, service: Service | None = None) -> list[Any]:
+    """Known errors (with their workaround) and articles that read like the draft, among those
+    ``user`` may see: what "Is it just me?" offers beside the open incidents. The service is
+    detected from the draft when not given. A list of ``insights.similar.SimilarItem``."""
+    from hashdesk.insights.similar import similar_items
+
+    if service is None:
+        service = detect_service(user, text)
+    return similar_items(user, text, service=service, kinds=KNOWN_FIX_KINDS, limit=KNOWN_FIXES_MAX)
