@@ -218,7 +218,9 @@ def test_the_api_lists_promotes_and_dismisses(
     agent = _api(vpn_agent)
     listed = agent.get("/api/v1/insights/bursts")
     assert listed.status_code == 200
-    [item] = json.loads(listed.content)
+    page = json.loads(listed.content)
+    assert page["next_cursor"] is None
+    [item] = page["items"]
     assert item["id"] == burst.pk and item["reports"] == 5 and item["state"] == "open"
     assert len(item["items"]) == 5 and "SECRET-TEXT" not in json.dumps(item)
     assert _api(requester).get("/api/v1/insights/bursts").status_code == 403
@@ -234,5 +236,5 @@ def test_the_api_lists_promotes_and_dismisses(
     assert conflict.status_code == 409
     assert conflict["Content-Type"].startswith("application/problem+json")
     assert agent.post(f"/api/v1/insights/bursts/{burst.pk}/dismiss").status_code == 409
-    decided = json.loads(agent.get("/api/v1/insights/bursts?state=promoted").content)
+    decided = json.loads(agent.get("/api/v1/insights/bursts?state=promoted").content)["items"]
     assert decided[0]["incident"] == number

@@ -295,7 +295,7 @@ def test_api_lists_reads_accepts_and_dismisses(
     candidate = ProblemCandidate.objects.get()
     client = _client(problem_manager)
 
-    listed = client.get("/api/v1/insights/candidates").json()
+    listed = client.get("/api/v1/insights/candidates").json()["items"]
     assert [c["id"] for c in listed] == [candidate.pk]
     assert listed[0]["evidence"]["incidents"] == 14
     one = client.get(f"/api/v1/insights/candidates/{candidate.pk}").json()
@@ -324,6 +324,36 @@ def test_api_hides_candidates_from_requesters(outlook: list[int], requester: Use
     candidate = ProblemCandidate.objects.get()
     client = _client(requester)
 
-    assert client.get("/api/v1/insights/candidates").json() == []
+    assert client.get("/api/v1/insights/candidates").json() == {"items": [], "next_cursor": None}
     assert client.get(f"/api/v1/insights/candidates/{candidate.pk}").status_code == 404
     assert client.post(f"/api/v1/insights/candidates/{candidate.pk}/accept").status_code == 404
+
+
+def test_candidates_come_in_pages_by_impact_on_the_page_and_in_the_api(
+    problem_manager: Any, vpn_service: Any
+) -> None:
+    for number in range(30):
+        ProblemCandidate.objects.create(
+            signature=f"pattern-{number}",
+            title=f"VPN pattern {number}",
+            service=vpn_service,
+            impact=float(number),
+            size=5,
+            evidence={"incidents": 5, "people": 3, "sites": [], "trend": []},
+        )
+    browser = Client()
+    browser.force_login(problem_manager)
+    first = browser.get("/insights/candidates/").content.decode()
+    # 25 a page, highest impact first: 29 down to 5, then 4 down to 0.
+    assert "VPN pattern 29" in first and "VPN pattern 5<" in first and "VPN pattern 4<" not in first
+    assert "Page 1 of 2" in first
+    second = browser.get("/insights/candidates/?state=open&page=2").content.decode()
+    assert "VPN pattern 4<" in second and "VPN pattern 5<" not in second
+
+    api = Client()
+    api.force_login(problem_manager)
+    page = api.get("/api/v1/insights/candidates?limit=20").json()
+    assert [c["title"] for c in page["items"]][:2] == ["VPN pattern 29", "VPN pattern 28"]
+    assert page["next_cursor"]
+    rest = api.get(f"/api/v1/insights/candidates?limit=20&cursor={page['next_cursor']}").json()
+    assert len(rest["items"]) == 10 and rest["next_cursor"] is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -85,7 +86,10 @@ class Keyset:
             raise bad
         values = []
         for spec, raw_value in zip(self.fields, data[1:], strict=True):
-            if not isinstance(raw_value, str | int) or isinstance(raw_value, bool):
+            if not isinstance(raw_value, str | int | float) or isinstance(raw_value, bool):
+                raise bad
+            # JSON round-trips floats exactly (a score orders some lists), but not NaN or ∞.
+            if isinstance(raw_value, float) and not math.isfinite(raw_value):
                 raise bad
             try:
                 field = model._meta.get_field(spec.lstrip("-"))

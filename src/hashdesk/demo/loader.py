@@ -213,7 +213,12 @@ def load_demo(
             # with a freshly written wall and a rerun adds nothing.
             summary.created.update(load_problems(say))
             summary.created.update(load_outlook_pattern(say))
-            summary.created.update(load_burst(say) if wall.get("posts") else {})
+            if wall.get("posts"):
+                summary.created.update(load_burst(say))
+                say("sentiment per service")
+                from hashdesk.insights.sentiment import aggregate_sentiment
+
+                summary.created["service sentiment days"] = aggregate_sentiment()
         if summary.changed:
             # The bulk writes above send no signals: the similarity index is rebuilt from them.
             say("the similarity index")

@@ -5,20 +5,23 @@ domain errors (403, 404, 409) become problem details."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from django.http import HttpRequest
-from ninja import Router, Schema
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Schema
 
 from hashdesk.api.auth import acting_user
-from hashdesk.api.schemas import READ_ERRORS, WRITE_ERRORS, with_errors
+from hashdesk.api.pagination import Keyset, PageParams, paginate
+from hashdesk.api.schemas import READ_ERRORS, WRITE_ERRORS, Output, with_errors
 from hashdesk.core.errors import Forbidden, NotFound, ValidationFailed
 from hashdesk.core.visibility import is_staff, visible_to
-from hashdesk.insights.burst_views import OPEN_MAX, visible_reports
+from hashdesk.insights.burst_views import visible_reports
 from hashdesk.insights.bursts import promote
 from hashdesk.insights.choices import ProbableState
 from hashdesk.insights.models import ProbableIncident
 
 router = Router(tags=["insights"])
+PROBABLE_ORDER = Keyset(("-detected_at", "-id"))
 
 
 class BurstReportOut(Schema):
@@ -78,27 +81,44 @@ def _probable(request: HttpRequest, probable_id: int) -> ProbableIncident:
     return probable
 
 
-@router.get("insights/bursts", response=with_errors({200: list[ProbableOut]}, READ_ERRORS))
-def list_bursts(request: HttpRequest, state: str = ProbableState.OPEN) -> list[ProbableOut]:
-    """Probable incidents (staff), newest first: the open ones by default, or ``state``."""
+class BurstFilters(PageParams):
+    state: str = ProbableState.OPEN
+
+
+class ProbablePage(Output):
+    items: list[ProbableOut]
+    next_cursor: str | None
+
+
+@router.get("insights/bursts", response=with_errors({200: ProbablePage}, READ_ERRORS))
+def list_bursts(
+    request: HttpRequest, response: HttpResponse, filters: Query[BurstFilters]
+) -> dict[str, Any]:
+    """Probable incidents (staff), newest first, in pages: the open ones by default, or
+    ``state``."""
     user = acting_user(request)
     if not is_staff(user):
         raise Forbidden("Probable incidents are for the service desk.")
-    if state not in ProbableState.values:
-        raise ValidationFailed(f"Unknown state {state!r}.", field="state")
-    rows = list(
-        visible_to(user, ProbableIncident.objects.select_related("incident"))
-        .filter(state=state)
-        .order_by("-detected_at", "-id")[:OPEN_MAX]
+    if filters.state not in ProbableState.values:
+        raise ValidationFailed(f"Unknown state {filters.state!r}.", field="state")
+    page = paginate(
+        request,
+        response,
+        visible_to(user, ProbableIncident.objects.select_related("incident")).filter(
+            state=filters.state
+        ),
+        PROBABLE_ORDER,
+        filters,
     )
-    shown = visible_reports(user, rows)
-    return [
+    shown = visible_reports(user, page["items"])
+    page["items"] = [
         _out(
             probable,
             [BurstReportOut(**vars(report)) for report in shown.get(probable.pk, [])],
         )
-        for probable in rows
+        for probable in page["items"]
     ]
+    return page
 
 
 @router.post(

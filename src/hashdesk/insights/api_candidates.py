@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from hashdesk.api.auth import acting_user
+from hashdesk.api.pagination import Keyset, PageParams, paginate
 from hashdesk.api.schemas import READ_ERRORS, WRITE_ERRORS, Input, Output, with_errors
 from hashdesk.core.errors import NotFound, ValidationFailed
 from hashdesk.core.visibility import is_staff, visible_to
@@ -26,7 +27,7 @@ from hashdesk.insights.models import CandidateItem, ProblemCandidate
 
 router = Router(tags=["insights"])
 
-LIST_MAX = 100
+CANDIDATE_ORDER = Keyset(("-impact", "-id"))
 
 
 class CandidateOut(Output):
@@ -45,6 +46,11 @@ class CandidateOut(Output):
     problem_id: int | None
 
 
+class CandidatePage(Output):
+    items: list[CandidateOut]
+    next_cursor: str | None
+
+
 class CandidateItemOut(Output):
     kind: str
     id: int
@@ -60,7 +66,7 @@ class CandidateDetailOut(CandidateOut):
     hidden: int
 
 
-class CandidateFilters(Schema):
+class CandidateFilters(PageParams):
     state: str = Field(CandidateState.OPEN, description="open, accepted or dismissed")
 
 
@@ -105,21 +111,18 @@ def _candidate(request: HttpRequest, candidate_id: int) -> ProblemCandidate:
     return candidate
 
 
-@router.get("insights/candidates", response=with_errors({200: list[CandidateOut]}, READ_ERRORS))
+@router.get("insights/candidates", response=with_errors({200: CandidatePage}, READ_ERRORS))
 def list_candidates(
-    request: HttpRequest, filters: Query[CandidateFilters]
-) -> list[ProblemCandidate]:
-    """Problem candidates by impact (staff; others get an empty list)."""
+    request: HttpRequest, response: HttpResponse, filters: Query[CandidateFilters]
+) -> dict[str, Any]:
+    """Problem candidates by impact, in pages (staff; others get an empty page)."""
     if filters.state not in CandidateState.values:
         raise ValidationFailed(
             f"Unknown state {filters.state!r}: use open, accepted or dismissed.", field="state"
         )
     user = acting_user(request)
-    return list(
-        visible_to(user, ProblemCandidate.objects.filter(state=filters.state)).order_by(
-            "-impact", "-id"
-        )[:LIST_MAX]
-    )
+    candidates = visible_to(user, ProblemCandidate.objects.filter(state=filters.state))
+    return paginate(request, response, candidates, CANDIDATE_ORDER, filters)
 
 
 @router.get(

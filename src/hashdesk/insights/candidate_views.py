@@ -16,6 +16,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
@@ -32,7 +33,7 @@ from hashdesk.insights.models import CandidateItem, ProblemCandidate, SentimentD
 from hashdesk.web.forms import ShellForm, raise_if_forbidden
 from hashdesk.web.requests import current_user
 
-LIST_MAX = 100
+PAGE_SIZE = 25
 ITEMS_MAX = 200
 SNIPPET = 280
 SENTIMENT_DAYS = 30
@@ -119,16 +120,20 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", CandidateState.OPEN)
     if state not in CandidateState.values:
         state = CandidateState.OPEN
-    rows = list(
+    page = Paginator(
         visible_to(user, ProblemCandidate.objects.select_related("service", "problem"))
         .filter(state=state)
-        .order_by("-impact", "-id")[:LIST_MAX]
-    )
+        .order_by("-impact", "-id"),
+        PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
     return render(
         request,
         "insights/candidates.html",
         {
             "candidates": [_decorate(c) for c in rows],
+            "page": page,
+            "query_string": f"state={state}",
             "state": state,
             "states": CandidateState.choices,
             "can_decide": actions.can_decide(user),
