@@ -58,6 +58,12 @@ DEFAULTS: dict[str, float] = {
     "spread_floor": 0.001,  # least spread of a channel's log-surprise
 }
 
+# How the product's minute job (insights/bursts/live.py) builds its detectors: without the
+# damping after a detection — one stray post on a silent stream would otherwise mute it for
+# hours — because there an open probable incident is extended, never raised again, which
+# reports a burst once the same way. `hashdesk eval bursts` scores this setting too.
+PRODUCT_SETTINGS: dict[str, float] = {"quiet": 0}
+
 
 class StreamingDetector:
     """One stream's detector; ``update`` once per point, in time order."""

@@ -75,10 +75,8 @@ RATE_FLOOR = 0.1
 LAST_REPORT_KEY = "hashdesk_last_report_at"
 WRITE_BATCH = 500
 
-# The detector's own damping after a detection (NAB reports a burst once) is off here: one
-# stray post on a silent stream would otherwise mute the stream for hours, and the product
-# already reports a burst once (an open probable incident is extended, never raised again).
-PRODUCT_PARAMS: dict[str, float] = {"quiet": 0}
+# The detector's settings here (no damping after a detection: see detector.PRODUCT_SETTINGS).
+PRODUCT_PARAMS: dict[str, float] = detector_module.PRODUCT_SETTINGS
 
 # Incidents from these channels repeat reports counted already (posts, conversations).
 _REPEATED_CHANNELS = (Channel.WALL, Channel.CHAT)
