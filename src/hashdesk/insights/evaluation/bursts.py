@@ -263,9 +263,9 @@ def run(args: argparse.Namespace) -> int:
         _threshold, raw = nab.optimise_threshold(product_scores, files, profile)
         product[profile_name] = round(nab.normalise(raw, files, profile), 2)
     setting = ", ".join(f"{k}={v:g}" for k, v in PRODUCT_SETTINGS.items())
-    figures = ", ".join(f"{SHORT.get(n, n)} {product[n]:.1f}" for n in names)
+    product_figures = ", ".join(f"{SHORT.get(n, n)} {product[n]:.1f}" for n in names)
     _say(f"{OURS} as the minute job runs it ({setting}; its probable incidents report a burst "
-         f"once instead): {figures}")  # fmt: skip
+         f"once instead): {product_figures}")  # fmt: skip
     _say(f"{OURS}: {rate:,.0f} points/s while evaluating")
 
     if getattr(args, "json", None):
