@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "hashdesk.changes",
     "hashdesk.problems",
     "hashdesk.insights",
+    "hashdesk.search",
     "hashdesk.web",
 ]
 

@@ -15,5 +15,6 @@ urlpatterns = [
     path("changes/", include("hashdesk.changes.urls")),
     path("problems/", include("hashdesk.problems.urls")),
     path("insights/", include("hashdesk.insights.urls")),
+    path("search/", include("hashdesk.search.urls")),
     path("", include("hashdesk.web.urls")),
 ]
