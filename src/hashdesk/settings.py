@@ -319,6 +319,8 @@ INCIDENT_AUTO_CLOSE_DAYS = env_int("HASHDESK_INCIDENT_AUTO_CLOSE_DAYS", 7)
 # Answers on the wall (docs/wall.md, "Answers and reputation"): an award is confirmed when its
 # beneficiary raised no ticket on the question's service for this long after earning it.
 WALL_DEFLECTION_WINDOW = timedelta(hours=env_int("HASHDESK_WALL_DEFLECTION_WINDOW_HOURS", 48))
+# Knowledge articles (docs/knowledge.md): a published article is due for review this long after.
+KNOWLEDGE_REVIEW_DAYS = env_int("HASHDESK_KNOWLEDGE_REVIEW_DAYS", 180)
 
 
 def _announce_before(raw: list[str]) -> list[timedelta]:

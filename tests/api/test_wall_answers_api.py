@@ -35,7 +35,7 @@ def helper(make_person):
 
 @pytest.fixture
 def question(requester, vpn_service):
-    return actions.do_post(requester, body="#vpn How do I reconnect?")
+    return actions.do_post(requester, body="#vpn How do I reconnect?", question=True)
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_reputation_and_leaders(
 ):
     answers.do_accept_answer(requester, answer)
     _confirm_all()
-    second = actions.do_post(other_requester, body="#vpn Another question")
+    second = actions.do_post(other_requester, body="#vpn Another question", question=True)
     answers.do_accept_answer(
         other_requester, actions.do_post(helper, body="Same fix.", reply_to=second)
     )

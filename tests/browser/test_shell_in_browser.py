@@ -49,7 +49,7 @@ def test_a_signed_in_tour_of_every_page_has_no_console_errors(
         "/incidents/",
         "/problems/",
         "/changes/",
-        "/knowledge/drafts/",
+        "/knowledge/",
         "/insights/candidates/",
         "/chat/",
         "/catalogue/",
@@ -68,6 +68,8 @@ def test_a_signed_in_tour_of_every_page_has_no_console_errors(
         "/accounts/people/new/",
         "/accounts/teams/new/",
         "/problems/new/",
+        "/knowledge/drafts/",
+        "/knowledge/review/",
         "/insights/bursts/",
         "/insights/sentiment/",
     ]

@@ -198,7 +198,9 @@ def test_story_8_secrets_are_redacted_and_confidential_incidents_never_show(
 def test_story_7_an_accepted_answer_earns_reputation_once_it_prevented_tickets(
     open_tab: Any, requester: User, other_requester: User, make_person: Any, settings: Any
 ) -> None:
-    question = actions.do_post(requester, body="How do I map the #printers on floor 3?")
+    question = actions.do_post(
+        requester, body="How do I map the #printers on floor 3?", question=True
+    )
     asker = open_tab()
     asker.sign_in(requester)
     asker.open(f"/wall/posts/{question.pk}/")

@@ -25,7 +25,7 @@ from hashdesk.knowledge import actions
 from hashdesk.knowledge.choices import ArticleOrigin, ArticleState, ArticleVisibility
 from hashdesk.knowledge.models import Article, ArticleVersion
 from hashdesk.wall import actions as wall_actions
-from hashdesk.wall import answers
+from hashdesk.wall import answers, questions
 from hashdesk.wall.models import Post
 
 pytestmark = pytest.mark.django_db
@@ -203,6 +203,7 @@ def helper(make_person) -> User:
 
 def ask_and_answer(asker: User, helper: User, text: str = "#vpn How do I reconnect?") -> Post:
     question = wall_actions.do_post(asker, body=text)
+    questions.do_mark_question(asker, question)
     return wall_actions.do_post(helper, body="Restart the client, then sign in.", reply_to=question)
 
 
@@ -307,11 +308,11 @@ def test_the_same_text_again_saves_no_version(vpn_agent):
     assert saved.article.version == 1 and ArticleVersion.objects.count() == 1
 
 
-def test_requesters_and_published_articles_are_not_edited_as_drafts(requester, vpn_agent):
+def test_requesters_and_retired_articles_are_not_edited(requester, vpn_agent):
     article = draft(vpn_agent)
     with pytest.raises(Forbidden):
         actions.do_edit_draft(requester, article, title="X", body="Y", expected_version=1)
-    Article.objects.filter(pk=article.pk).update(state=ArticleState.PUBLISHED)
+    Article.objects.filter(pk=article.pk).update(state=ArticleState.RETIRED)
     with pytest.raises(Conflict):
         actions.do_edit_draft(vpn_agent, article, title="X", body="Y", expected_version=1)
     assert Article.objects.get().title == "Reconnecting the VPN"

@@ -15,7 +15,7 @@ from hashdesk.knowledge import actions
 from hashdesk.knowledge.choices import ArticleState, ArticleVisibility
 from hashdesk.knowledge.models import Article, ArticleVersion
 from hashdesk.wall import actions as wall_actions
-from hashdesk.wall import answers
+from hashdesk.wall import answers, questions
 
 pytestmark = pytest.mark.django_db
 
@@ -61,14 +61,15 @@ def test_the_drafts_page_lists_drafts_newest_first_with_their_origin(
     assert page.index(from_chat.number or "") < page.index(by_hand.number or "")
     assert "Old article" not in page
     assert f'href="/chat/conversations/{answered_conversation.pk}/"' in page
-    assert 'href="/knowledge/drafts/"' in page  # the navigation entry
+    assert 'href="/knowledge/"' in page  # the navigation entry
 
 
-def test_requesters_get_no_drafts_page_and_no_navigation_entry(client_for, requester, vpn_agent):
+def test_requesters_get_no_drafts_page_but_the_knowledge_entry(client_for, requester, vpn_agent):
     article = draft(vpn_agent)
     client = client_for(requester)
     assert client.get("/knowledge/drafts/").status_code == 403
-    assert "/knowledge/" not in html(client.get("/"))
+    assert client.get("/knowledge/review/").status_code == 403
+    assert 'href="/knowledge/"' in html(client.get("/"))
     assert client.get(f"/knowledge/articles/{article.number}/").status_code == 404
     assert client.get(f"/knowledge/articles/{article.number}/edit/").status_code == 403
     Article.objects.filter(pk=article.pk).update(state=ArticleState.PUBLISHED)
@@ -146,6 +147,7 @@ def test_the_wall_thread_links_the_draft_of_its_accepted_answer(
 ):
     helper = make_person("helper@example.test", roles=[Role.REQUESTER])
     question = wall_actions.do_post(requester, body="#vpn How do I reconnect?")
+    questions.do_mark_question(requester, question)
     answer = wall_actions.do_post(helper, body="Restart the client.", reply_to=question)
     agent = client_for(vpn_agent)
     assert "Draft an article" not in html(agent.get(f"/wall/posts/{question.pk}/"))

@@ -28,7 +28,9 @@ def helper(make_person: Any) -> User:
 
 @pytest.fixture
 def question(requester: User, vpn_service: Any) -> Post:
-    return actions.do_post(requester, body="#vpn How do I reconnect after the update?")
+    return actions.do_post(
+        requester, body="#vpn How do I reconnect after the update?", question=True
+    )
 
 
 @pytest.fixture
@@ -86,12 +88,16 @@ def test_a_moderator_accepts_for_the_asker_and_the_asker_still_benefits(
 def test_someone_else_may_not_accept_and_invisible_replies_are_not_found(
     requester: User, other_requester: User, helper: User, finance_team: Any
 ) -> None:
-    question = actions.do_post(requester, body="Where is the budget sheet?")
+    question = actions.do_post(requester, body="Where is the budget sheet?", question=True)
     reply = actions.do_post(helper, body="In the shared drive.", reply_to=question)
     with pytest.raises(Forbidden):
         answers.do_accept_answer(other_requester, reply)
     team_question = actions.do_post(
-        requester, body="Team only", visibility=PostVisibility.TEAM, team=finance_team
+        requester,
+        body="Team only",
+        visibility=PostVisibility.TEAM,
+        team=finance_team,
+        question=True,
     )
     team_reply = actions.do_post(requester, body="still team only", reply_to=team_question)
     with pytest.raises(NotFound):
@@ -330,7 +336,7 @@ def test_person_page_shows_reputation_and_the_wall_its_top_helpers(
     past = timezone.now() - timedelta(hours=49)
     ReputationAward.objects.update(created_at=past, verify_after=past + timedelta(hours=48))
     reputation.verify_due_awards(timezone.now())
-    other_question = actions.do_post(other_requester, body="#vpn And on Linux?")
+    other_question = actions.do_post(other_requester, body="#vpn And on Linux?", question=True)
     answers.do_accept_answer(
         other_requester, actions.do_post(helper, body="Same there.", reply_to=other_question)
     )

@@ -29,7 +29,7 @@ def helper(make_person: Any) -> User:
 
 def _answered(asker: User, helper: User, text: str = "#vpn It drops") -> Post:
     """A question by ``asker`` whose answer by ``helper`` was accepted; returns the answer."""
-    question = actions.do_post(asker, body=text)
+    question = actions.do_post(asker, body=text, question=True)
     answer = actions.do_post(helper, body="Restart the client.", reply_to=question)
     answers.do_accept_answer(asker, answer)
     return answer

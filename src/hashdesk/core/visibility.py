@@ -168,6 +168,11 @@ def can_moderate(user: Viewer) -> bool:
     return is_staff(user)
 
 
+def can_accept_answers_for(user: Viewer, question: Any) -> bool:
+    """The person who asked a wall question, or a service desk agent for them (issue 8)."""
+    return is_signed_in(user) and (user.pk == question.author_id or is_staff(user))
+
+
 def can_manage_changes(user: Viewer) -> bool:
     """Change managers (and administrators): override conflicts, keep windows and CABs."""
     return is_signed_in(user) and (
@@ -182,6 +187,14 @@ def can_manage_problems(user: Viewer) -> bool:
         or user.has_role("problem_manager")
         or user.has_role("agent")
         or user.has_role("administrator")
+    )
+
+
+def can_review_articles(user: Viewer) -> bool:
+    """Reviewers of knowledge articles (approve, send back, retire): problem managers and
+    administrators. Any staff member writes and submits (docs/knowledge.md, "Review")."""
+    return is_signed_in(user) and (
+        user.is_superuser or user.has_role("problem_manager") or user.has_role("administrator")
     )
 
 

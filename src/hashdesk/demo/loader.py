@@ -21,6 +21,7 @@ from hashdesk.accounts import actions as accounts
 from hashdesk.accounts.models import Team, TeamMembership, User
 from hashdesk.catalog import actions as catalog
 from hashdesk.catalog.models import ConfigurationItem, Service, ServiceCategory, ServiceDependency
+from hashdesk.demo.articles import load_articles
 from hashdesk.demo.bursts import load_burst
 from hashdesk.demo.catalogue import CATEGORIES, SERVICES, TEAMS
 from hashdesk.demo.changes import changes_for, load_changes
@@ -30,6 +31,7 @@ from hashdesk.demo.incidents import DEMO_INCIDENTS
 from hashdesk.demo.people import DEMO_PASSWORD, DEMO_SEED, plan_people
 from hashdesk.demo.problems import load_problems
 from hashdesk.demo.problems_pattern import load_outlook_pattern
+from hashdesk.demo.questions import load_questions
 from hashdesk.demo.wall import load_wall, posts_for
 
 DATA_CENTRES = ("DC1", "DC2")
@@ -213,6 +215,8 @@ def load_demo(
             # with a freshly written wall and a rerun adds nothing.
             summary.created.update(load_problems(say))
             summary.created.update(load_outlook_pattern(say))
+            summary.created.update(load_articles(seed, progress=say))
+            summary.created.update(load_questions(seed, progress=say))
             if wall.get("posts"):
                 summary.created.update(load_burst(say))
                 say("sentiment per service")

@@ -11,6 +11,7 @@ class InsightsConfig(AppConfig):
         # navigation, and the huey tasks in every process.
         from hashdesk.insights import (  # noqa: F401
             clustering_tasks,
+            deflection,
             index_hooks,
             index_tasks,
             navigation,

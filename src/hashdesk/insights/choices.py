@@ -24,3 +24,21 @@ class ProbableState(models.TextChoices):
     OPEN = "open", "Raised"
     PROMOTED = "promoted", "Promoted to an incident"
     DISMISSED = "dismissed", "Dismissed"
+
+
+class DeflectionState(models.TextChoices):
+    """A deflection is pending for 48 hours; not confirmed when the person raised a ticket on
+    the service meanwhile (insights.deflection.verify_deflections)."""
+
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed"
+    NOT_CONFIRMED = "not_confirmed", "Not confirmed"
+
+
+class DeflectionContext(models.TextChoices):
+    """Where the suggestion that solved it was shown."""
+
+    COMPOSER = "composer", "Wall composer"
+    INCIDENT = "incident", "Incident form"
+    CHAT = "chat", "Live-help start"
+    SEARCH = "search", "Search"

@@ -18,7 +18,13 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from hashdesk.insights.choices import CandidateState, ItemKind, ProbableState
+from hashdesk.insights.choices import (
+    CandidateState,
+    DeflectionContext,
+    DeflectionState,
+    ItemKind,
+    ProbableState,
+)
 
 
 class IndexedItem(models.Model):
@@ -206,3 +212,72 @@ class SentimentDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_id} {self.day}"
+
+
+class Deflection(models.Model):
+    """Someone said "This solved it" on a suggestion instead of filing a ticket
+    (insights.deflection). One per person, suggestion and day."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deflections"
+    )
+    context = models.CharField(max_length=10, choices=DeflectionContext.choices)
+    service = models.ForeignKey(
+        "catalog.Service", on_delete=models.SET_NULL, related_name="+", null=True, blank=True
+    )
+    # The suggestion that did it: its kind and id (a known error by its published article's id).
+    kind = models.CharField(max_length=12, choices=ItemKind.choices)
+    object_id = models.PositiveBigIntegerField()
+    # The article behind an article or known-error suggestion (for the per-article rate).
+    article = models.ForeignKey(
+        "knowledge.Article", on_delete=models.SET_NULL, related_name="+", null=True, blank=True
+    )
+    # What the person had typed, redacted and truncated.
+    text = models.TextField(blank=True)
+    day = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(
+        max_length=14, choices=DeflectionState.choices, default=DeflectionState.PENDING
+    )
+    verify_after = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "kind", "object_id", "day"], name="deflection_once_a_day"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["day", "service"]),
+            models.Index(fields=["state", "verify_after"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} by {self.person_id}"
+
+
+class SuggestionImpression(models.Model):
+    """How often suggestions were shown, counted once per person and typing session: a row per
+    (day, context, service) with ``kind`` "" (sessions with suggestions), and a row per
+    suggestion shown (kind, id). ``service_id`` 0 means none (so the unique key holds)."""
+
+    day = models.DateField()
+    context = models.CharField(max_length=10, choices=DeflectionContext.choices)
+    service_id = models.PositiveBigIntegerField(default=0)
+    kind = models.CharField(max_length=12, blank=True)
+    object_id = models.PositiveBigIntegerField(default=0)
+    shown = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "context", "service_id", "kind", "object_id"],
+                name="suggestion_impression_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.context} {self.service_id} {self.kind}:{self.object_id}"

@@ -25,6 +25,10 @@ from hashdesk.web.requests import current_user
 
 MIN_LENGTH = 3
 PANEL_LIMIT = 8
+# Suggestions "This solved it for me" is offered on (insights.deflection records it).
+SOLVED_KINDS = (ItemKind.KNOWN_ERROR, ItemKind.ARTICLE, ItemKind.POST)
+FIX_KINDS = frozenset({ItemKind.KNOWN_ERROR, ItemKind.ARTICLE})
+FIXES_LIMIT = 4
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class Context:
 
 
 CONTEXTS = {
-    "composer": Context((ItemKind.KNOWN_ERROR, ItemKind.ARTICLE), solved=False, me_too=False),
+    "composer": Context((ItemKind.KNOWN_ERROR, ItemKind.ARTICLE), solved=True, me_too=False),
     "incident": Context(
         (ItemKind.KNOWN_ERROR, ItemKind.INCIDENT, ItemKind.ARTICLE, ItemKind.POST),
         solved=True,
@@ -67,10 +71,13 @@ class Group:
     items: list[SimilarItem]
 
 
-def _service(user: object, raw: str) -> Service | None:
-    if not raw.isdigit():
+def service_from(user: object, raw: str) -> Service | None:
+    """A service by id, or by slug (what the incident form's service <select> holds)."""
+    raw = raw.strip()
+    if not raw:
         return None
-    return visible_to(user, Service.objects.all()).filter(pk=int(raw)).first()
+    services = visible_to(user, Service.objects.all())
+    return (services.filter(pk=int(raw)) if raw.isdigit() else services.filter(slug=raw)).first()
 
 
 def _exclude(raw: str) -> list[tuple[str, int]]:
@@ -87,7 +94,7 @@ def panel(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("text", "")[:TEXT_MAX]
     name = request.GET.get("context", "incident")
     context = CONTEXTS.get(name, CONTEXTS["incident"])
-    service = _service(user, request.GET.get("service", ""))
+    service = service_from(user, request.GET.get("service", ""))
     kinds = context.kinds
     if name == "triage" and not is_staff(user):
         kinds = CONTEXTS["incident"].kinds
@@ -98,14 +105,21 @@ def panel(request: HttpRequest) -> HttpResponse:
 
             found = known_fixes(user, text, service)
         else:
-            found = similar_items(
-                user,
-                text,
-                service=service,
-                kinds=kinds,
-                limit=PANEL_LIMIT,
-                exclude=_exclude(request.GET.get("exclude", "")),
+            exclude = _exclude(request.GET.get("exclude", ""))
+            # Someone about to report: known errors and articles are asked for on their own
+            # first, so that many incidents they may not see can never crowd the fixes out.
+            fixes = (
+                [k for k in kinds if k in FIX_KINDS] if name != "triage" and context.solved else []
             )
+            rest = [k for k in kinds if k not in fixes]
+            if fixes:
+                found = similar_items(
+                    user, text, service=service, kinds=fixes, limit=FIXES_LIMIT, exclude=exclude
+                )
+            if rest:
+                found += similar_items(
+                    user, text, service=service, kinds=rest, limit=PANEL_LIMIT, exclude=exclude
+                )
             # Closed incidents are history, not "is it just me?": only open ones are offered
             # to someone reporting (agents triaging see them all).
             if name != "triage":
@@ -115,6 +129,11 @@ def panel(request: HttpRequest) -> HttpResponse:
                     if item.kind != ItemKind.INCIDENT
                     or getattr(item.object, "state", "") in _open_states()
                 ]
+    if found and context.solved:
+        # Sessions with suggestions, for the deflection rate (once per typing session).
+        from hashdesk.insights.deflection import count_impressions
+
+        count_impressions(user, name, service, [(item.kind, item.object.pk) for item in found])
     groups = [
         Group(kind, HEADINGS[kind], [item for item in found if item.kind == kind])
         for kind in kinds
@@ -123,7 +142,14 @@ def panel(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "insights/similar_panel.html",
-        {"groups": groups, "context": context, "context_name": name, "count": len(found)},
+        {
+            "groups": groups,
+            "context": context,
+            "context_name": name,
+            "count": len(found),
+            "solved_kinds": SOLVED_KINDS,
+            "service": service,
+        },
     )
 
 

@@ -6,8 +6,7 @@ Every change is one transaction with an audit entry and a ``knowledge_article`` 
 made from something (``origin``, ``origin_id``) is made once: drafting it again opens the first
 draft, whoever asks (a unique constraint is the backstop when two agents race).
 
-The review workflow, publishing and feedback come with issue 8; drafts and their versions are
-what exists now.
+The review workflow, restoring versions and feedback are in ``knowledge.workflow``.
 """
 
 from __future__ import annotations
@@ -16,8 +15,10 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -46,10 +47,17 @@ NUMBER_PREFIX = "KB-"
 # A title made from a message's first line is kept short enough to read in a list.
 DERIVED_TITLE_MAX = 120
 NOTE_MAX = ArticleVersion._meta.get_field("note").max_length or 300
-EDITABLE_STATES = (ArticleState.DRAFT, ArticleState.REVIEW)
+# Drafts and articles in review change at once; a published article's edit goes to review.
+EDITABLE_STATES = (ArticleState.DRAFT, ArticleState.REVIEW, ArticleState.PUBLISHED)
+DRAFT_STATES = (ArticleState.DRAFT, ArticleState.REVIEW)
 # Drafts made from chats and answers start desk-only: the words came from a private
 # conversation or a team's thread; the reviewer widens them when publishing (issue 8).
 SOURCE_VISIBILITY = ArticleVisibility.INTERNAL
+
+
+def review_due(published: datetime) -> datetime:
+    """When a just-published article is due for review (``KNOWLEDGE_REVIEW_DAYS`` later)."""
+    return published + timedelta(days=settings.KNOWLEDGE_REVIEW_DAYS)
 
 
 def format_number(pk: int) -> str:
@@ -64,6 +72,8 @@ class Saved:
     article: Article
     created: bool = True
     notice: str = ""
+    # A published article's edit: the new version waits for review.
+    in_review: bool = False
 
 
 # --- Snapshots --------------------------------------------------------------------------------
@@ -82,6 +92,7 @@ def article_snapshot(article: Article) -> dict[str, Any]:
         "origin_id": article.origin_id,
         "owner_id": article.owner_id,
         "contributor_id": article.contributor_id,
+        "revision_pending": article.revision_pending,
     }
 
 
@@ -223,6 +234,71 @@ def _create_draft(
     return Saved(article, created=True, notice=notice)
 
 
+def head_text(article: Article) -> tuple[str, str]:
+    """The newest version's title and body: the article's own text, except while a revision of
+    a published article waits for review (then readers keep the published text)."""
+    if article.revision_pending:
+        found = (
+            ArticleVersion.objects.filter(article_id=article.pk, version=article.version)
+            .values_list("title", "body")
+            .first()
+        )
+        if found is not None:
+            return found
+    return article.title, article.body
+
+
+def lock_article(article: Article, expected_version: int | None) -> Article:
+    """The article locked for a change; ``expected_version`` (when given) must be its version,
+    else Conflict: someone saved meanwhile and nothing is overwritten."""
+    locked = Article.objects.select_for_update().get(pk=article.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise Conflict(
+            "Someone saved this article while you were editing; reload it and apply your "
+            "changes again.",
+            field="version",
+            current_version=locked.version,
+        )
+    return locked
+
+
+def save_version(
+    person: User, locked: Article, *, title: str, body: str, note: str, action: str
+) -> bool:
+    """A new version of a locked article (edit or restore). A draft or an article in review
+    takes the text at once; a **published** one keeps its published text for readers and the
+    new version waits for review (``revision_pending``). Returns whether it went to review."""
+    before = {"version": locked.version, "title": locked.title, "state": locked.state}
+    now = timezone.now()
+    to_review = locked.state == ArticleState.PUBLISHED
+    locked.version += 1
+    locked.updated_at = now
+    if to_review:
+        locked.revision_pending = True
+        locked.save(update_fields=["version", "updated_at", "revision_pending"])
+    else:
+        locked.title, locked.body, locked.body_html = title, body, render_markdown(body)
+        locked.save(update_fields=["title", "body", "body_html", "version", "updated_at"])
+    ArticleVersion.objects.create(
+        article=locked,
+        version=locked.version,
+        title=title,
+        body=body,
+        note=note[:NOTE_MAX],
+        edited_by=person,
+        created_at=now,
+    )
+    trail.record(
+        actor=person,
+        action=action,
+        obj=locked,
+        before=before,
+        after={"version": locked.version, "title": title, "note": note, "review": to_review},
+    )
+    _publish(locked, "edited")
+    return to_review
+
+
 @transaction.atomic
 def do_edit_draft(
     actor: User | None,
@@ -233,57 +309,30 @@ def do_edit_draft(
     expected_version: int,
     note: str = "",
 ) -> Saved:
-    """Save a new version of a draft or an article in review (staff). ``expected_version`` is
-    the version the editor started from: someone else's save in between is a Conflict, so
-    nobody overwrites words they have not seen. Saving the same text again changes nothing."""
+    """Save a new version (staff). ``expected_version`` is the version the editor started
+    from: someone else's save in between is a Conflict, so nobody overwrites words they have
+    not seen. Saving the same text again changes nothing. A draft or an article in review
+    changes at once; a published one goes to review (the published text stays until a
+    reviewer approves; ``Saved.in_review``); a retired one is a Conflict."""
     person = _require_staff(actor, "edit knowledge articles")
     if not can_view(person, article):
         raise NotFound("No such article.")
     locked = Article.objects.select_for_update().get(pk=article.pk)
     if locked.state not in EDITABLE_STATES:
         raise Conflict(
-            f"A {locked.get_state_display().lower()} article is not edited as a draft.",
-            field="state",
+            f"A {locked.get_state_display().lower()} article cannot be edited.", field="state"
         )
-    if locked.version != expected_version:
-        raise Conflict(
-            "Someone saved this article while you were editing; reload it and apply your "
-            "changes again.",
-            field="version",
-            current_version=locked.version,
-        )
+    lock_article(locked, expected_version)
     title, body, notice = _clean_texts(title, body)
     note = " ".join((note or "").split())
     if len(note) > NOTE_MAX:
         raise ValidationFailed(f"Note is longer than {NOTE_MAX} characters.", field="note")
-    if title == locked.title and body == locked.body:
-        return Saved(locked, created=False, notice=notice)
-    before = {"version": locked.version, "title": locked.title}
-    now = timezone.now()
-    locked.title = title
-    locked.body = body
-    locked.body_html = render_markdown(body)
-    locked.version += 1
-    locked.updated_at = now
-    locked.save(update_fields=["title", "body", "body_html", "version", "updated_at"])
-    ArticleVersion.objects.create(
-        article=locked,
-        version=locked.version,
-        title=title,
-        body=body,
-        note=note,
-        edited_by=person,
-        created_at=now,
+    if (title, body) == head_text(locked):
+        return Saved(locked, created=False, notice=notice, in_review=locked.revision_pending)
+    in_review = save_version(
+        person, locked, title=title, body=body, note=note, action="knowledge.edit"
     )
-    trail.record(
-        actor=person,
-        action="knowledge.edit",
-        obj=locked,
-        before=before,
-        after={"version": locked.version, "title": title, "note": note},
-    )
-    _publish(locked, "edited")
-    return Saved(locked, created=False, notice=notice)
+    return Saved(locked, created=False, notice=notice, in_review=in_review)
 
 
 # --- Drafts from live help and chat -----------------------------------------------------------
@@ -532,6 +581,8 @@ def publish_known_error_article(
             created_at=now,
             updated_at=now,
             published_at=now,
+            published_version=1,
+            review_due_at=review_due(now),
         )
         article.number = format_number(article.pk)
         article.save(update_fields=["number"])
@@ -551,6 +602,9 @@ def publish_known_error_article(
         article.state = ArticleState.PUBLISHED
         article.visibility = ArticleVisibility.PUBLIC
         article.updated_at = article.published_at = now
+        article.published_version = article.version
+        article.revision_pending = False
+        article.review_due_at = review_due(now)
         article.save()
         action = "knowledge.republish_known_error"
     article.services.add(*service_list)

@@ -7,5 +7,5 @@ class KnowledgeConfig(AppConfig):
     verbose_name = "Knowledge"
 
     def ready(self) -> None:
-        # Registers the visibility rules.
-        from hashdesk.knowledge import visibility  # noqa: F401
+        # Registers the visibility rules, and the huey tasks in every process.
+        from hashdesk.knowledge import tasks, visibility  # noqa: F401

@@ -51,6 +51,14 @@ class Article(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
     review_due_at = models.DateTimeField(null=True, blank=True)
+    # A published article edited since: its newest version (``version``) waits for review while
+    # readers keep the published text (title, body) of ``published_version``.
+    revision_pending = models.BooleanField(default=False)
+    published_version = models.PositiveIntegerField(null=True, blank=True)
+    # The reviewer's last "send back" comment (cleared when approved).
+    review_comment = models.CharField(max_length=1000, blank=True)
+    # When the owner was last told the review date passed (the daily task tells them once).
+    review_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at", "-id"]
@@ -62,10 +70,22 @@ class Article(models.Model):
                 name="knowledge_one_article_per_origin",
             )
         ]
-        indexes = [models.Index(fields=["state", "updated_at"])]
+        indexes = [
+            models.Index(fields=["state", "updated_at"]),
+            models.Index(fields=["state", "review_due_at"]),
+        ]
 
     def __str__(self) -> str:
         return self.number or self.title
+
+    @property
+    def is_stale(self) -> bool:
+        """Published and past its review date: its owner should check it still holds."""
+        return (
+            self.state == ArticleState.PUBLISHED
+            and self.review_due_at is not None
+            and self.review_due_at <= timezone.now()
+        )
 
 
 class ArticleVersion(models.Model):
@@ -89,3 +109,30 @@ class ArticleVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article_id} v{self.version}"
+
+
+COMMENT_MAX = 1000
+
+
+class ArticleFeedback(models.Model):
+    """Was this article helpful? One per person per article; giving it again changes it."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="feedback")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="article_feedback"
+    )
+    helpful = models.BooleanField()
+    comment = models.TextField(max_length=COMMENT_MAX, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "person"], name="unique_knowledge_feedback_per_person"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} {'+' if self.helpful else '-'} {self.person_id}"

@@ -9,7 +9,7 @@ from django.db.models import Q
 
 from hashdesk.core import visibility
 from hashdesk.knowledge.choices import ArticleState, ArticleVisibility
-from hashdesk.knowledge.models import Article, ArticleVersion
+from hashdesk.knowledge.models import Article, ArticleFeedback, ArticleVersion
 
 
 @visibility.register(Article)
@@ -27,3 +27,13 @@ def versions_visible(user: visibility.Viewer) -> Q:
     if visibility.is_staff(user):
         return Q()
     return Q(pk__in=[])
+
+
+@visibility.register(ArticleFeedback)
+def feedback_visible(user: visibility.Viewer) -> Q:
+    """Staff read every feedback (comments included); anyone else their own."""
+    if visibility.is_staff(user):
+        return Q()
+    if not visibility.is_signed_in(user):
+        return Q(pk__in=[])
+    return Q(person_id=user.pk)

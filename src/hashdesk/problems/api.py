@@ -27,10 +27,10 @@ from hashdesk.incidents.models import Incident
 from hashdesk.problems import actions, known_errors
 from hashdesk.problems.models import Problem
 from hashdesk.problems.schemas import (
-    LinkIn,
     ProblemCreate,
     ProblemDetailOut,
     ProblemFilters,
+    ProblemLinkIn,
     ProblemPage,
     ProblemTransitionIn,
     ProblemUpdate,
@@ -253,7 +253,7 @@ def transition_problem(
 @router.post(
     "problems/{number}/incidents", response=with_errors({200: ProblemDetailOut}, WRITE_ERRORS)
 )
-def link_incidents(request: HttpRequest, number: str, payload: LinkIn) -> dict[str, Any]:
+def link_incidents(request: HttpRequest, number: str, payload: ProblemLinkIn) -> dict[str, Any]:
     """Link incidents by number (those linked already stay as they are)."""
     user = acting_user(request)
     actions.do_link_incidents(user, problem_for(user, number), _incidents(user, payload.incidents))

@@ -139,7 +139,7 @@ class ProblemTransitionIn(Input):
     resolution: str = Field("", max_length=TEXT_MAX, description="How it was fixed (resolved).")
 
 
-class LinkIn(Input):
+class ProblemLinkIn(Input):
     incidents: list[IncidentNumber] = Field(min_length=1, max_length=500)
 
 

@@ -1,6 +1,12 @@
-"""(being written)"""
+"""Search pages (docs/search.md), mounted at /search/."""
 
-from django.urls import URLPattern
+from django.urls import path
+
+from hashdesk.search import views
 
 app_name = "search"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.results, name="results"),
+    path("synonyms/", views.synonym_list, name="synonyms"),
+    path("synonyms/<int:pk>/delete/", views.synonym_delete, name="synonym-delete"),
+]

@@ -106,6 +106,9 @@ def post_snapshot(
         "is_pinned": post.is_pinned,
         "media": [media_snapshot(image) for image in media],
         "accepted_answer_id": post.accepted_answer_id,
+        "is_question": post.is_question,
+        # On an answer: its up-votes (wall.votes), for live counts.
+        "vote_count": post.vote_count,
         "counts": counts(post),
         "created_at": post.created_at.isoformat(),
         "edited_at": post.edited_at.isoformat() if post.edited_at else None,
@@ -371,8 +374,10 @@ def do_post(
     source: str = "web",
     ip: str | None = None,
     media: Sequence[int] = (),
+    question: bool = False,
 ) -> Post:
     """Post ``body`` (or reply to ``reply_to``). Rate limited per person and per address.
+    ``question``: a first post asking for help (wall.questions); ignored on a reply.
 
     ``media``: ids of the author's unattached images (wall.media), at most four; with any,
     ``body`` may be empty. The returned post's ``redactions`` tell the author what was removed
@@ -388,7 +393,14 @@ def do_post(
     ratelimit.hit("wall_post", str(author.pk))
     if ip:
         ratelimit.hit("wall_post_ip", ip)
-    item = NewPost(body=body, reply_to=reply_to, visibility=visibility, team=team, media=media)
+    item = NewPost(
+        body=body,
+        reply_to=reply_to,
+        visibility=visibility,
+        team=team,
+        media=media,
+        question=question,
+    )
     post = ingest(author, [item], source=source, indexed_fields=False)[0]
     # A post matching a known error is answered with its workaround, after commit.
     from hashdesk.problems.hooks import post_created

@@ -21,7 +21,7 @@ from hashdesk.accounts.models import User
 from hashdesk.audit import trail
 from hashdesk.core.errors import Conflict, Forbidden, NotFound
 from hashdesk.core.events import send_event
-from hashdesk.core.visibility import can_moderate, can_view, is_signed_in
+from hashdesk.core.visibility import can_accept_answers_for, can_view, is_signed_in
 from hashdesk.notify.actions import do_notify
 from hashdesk.wall.actions import POST_URL, post_snapshot, post_streams
 from hashdesk.wall.choices import AwardReason, AwardState, ModerationState, PostKind
@@ -30,6 +30,10 @@ from hashdesk.wall.models import Post, ReputationAward
 
 ACCEPTED_POINTS = 15
 SOLVED_POINTS = 5
+# Earned, already verified, when the answer's article draft is published, or the problem it
+# was proposed for publishes its known error with it as the workaround (wall.reputation).
+ARTICLE_POINTS = 20
+WORKAROUND_POINTS = 25
 
 REPLACED = "The asker accepted another answer"
 WITHDRAWN = "The asker withdrew the acceptance"
@@ -61,9 +65,12 @@ def _require_signed_in_viewer(actor: User | None, post: Post) -> User:
 
 
 def _require_asker(actor: User, root: Post) -> None:
-    """The asker decides; a moderator may act for them (e.g. when they cannot)."""
-    if root.author_id != actor.pk and not can_moderate(actor):
-        raise Forbidden("Only the person who asked can accept an answer.")
+    """The asker decides; a service desk agent may act for them (core.visibility)."""
+    if not can_accept_answers_for(actor, root):
+        raise Forbidden(
+            "Only the person who asked, or a service desk agent, can accept an answer "
+            "to this question."
+        )
 
 
 def _require_question(root: Post) -> None:
@@ -73,6 +80,11 @@ def _require_question(root: Post) -> None:
         raise NotFound("No such post.")
     if root.moderation != ModerationState.VISIBLE:
         raise Conflict("Only a visible question can have an accepted answer.")
+    if not root.is_question:
+        raise Conflict(
+            "Only a question takes an accepted answer: its author may mark the post as a "
+            "question first."
+        )
 
 
 def _void(awards: QuerySet[ReputationAward], reason: str, now: datetime) -> int:
@@ -175,6 +187,10 @@ def do_accept_answer(actor: User | None, reply: Post) -> Post:
     from hashdesk.knowledge.actions import propose_from_answer
 
     propose_from_answer(root, reply, accepted_by=person)
+    # And, where it matches an open problem without a workaround, as its workaround.
+    from hashdesk.wall.questions import propose_workaround
+
+    propose_workaround(root, reply)
     return root
 
 

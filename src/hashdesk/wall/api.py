@@ -136,6 +136,7 @@ def create_post(request: HttpRequest, payload: PostCreate) -> Status[Post]:
         source="api",
         ip=client_address(request),
         media=payload.media_ids,
+        question=payload.question,
     )
     return Status(201, _shown(post))
 
@@ -187,6 +188,7 @@ def _new_posts(user: User, items: list[PostCreate]) -> list[ingest.NewPost]:
                 visibility=item.visibility,
                 team=team,
                 media=item.media_ids,
+                question=item.question,
             )
         )
     return batch

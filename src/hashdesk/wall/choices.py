@@ -58,6 +58,9 @@ class AwardReason(models.TextChoices):
 
     ACCEPTED = "accepted", "Answer accepted"
     SOLVED = "solved", "Answer solved it for someone else"
+    # The answer's article draft was published, or its problem's known error with it.
+    ARTICLE = "article", "Answer became an article"
+    WORKAROUND = "workaround", "Answer became a workaround"
 
 
 class AwardState(models.TextChoices):

@@ -75,6 +75,11 @@ class PostForm(ShellForm):
         "Passwords and keys are removed before posting.",
     )
     audience = forms.ChoiceField(label="Who can see it", choices=())
+    question = forms.BooleanField(
+        label="This is a question",
+        required=False,
+        help_text="Colleagues answer it and you accept the answer that solved it.",
+    )
     images = ImagesField(
         label="Add images",
         required=False,
@@ -112,12 +117,18 @@ class PostForm(ShellForm):
 
     def post_arguments(self) -> dict[str, Any]:
         audience = self.cleaned_data["audience"]
+        question = bool(self.cleaned_data.get("question"))
         if audience == EVERYONE:
-            return {"body": self.cleaned_data["body"], "visibility": PostVisibility.PUBLIC}
+            return {
+                "body": self.cleaned_data["body"],
+                "visibility": PostVisibility.PUBLIC,
+                "question": question,
+            }
         return {
             "body": self.cleaned_data["body"],
             "visibility": PostVisibility.TEAM,
             "team": self.teams[audience],
+            "question": question,
         }
 
 

@@ -68,6 +68,8 @@ class NewPost:
     # Ids of the author's own unattached images (wall.media), in the order shown; with any,
     # the text may be empty.
     media: Sequence[int] = ()
+    # Ask for help (issue 8): a first post marked as a question takes accepted answers.
+    question: bool = False
 
 
 def do_post_many(
@@ -204,6 +206,7 @@ class _Batch:
             thread_root_id=(parent.thread_root_id or parent.pk) if parent is not None else None,
             moderation=ModerationState.HELD if held else ModerationState.VISIBLE,
             moderation_reason="Contains a watched word" if held else "",
+            is_question=bool(item.question) and parent is None,
             created_at=self.now,
         )
         self.prepared.append(

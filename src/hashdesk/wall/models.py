@@ -98,6 +98,10 @@ class Post(models.Model):
     )
     accepted_at = models.DateTimeField(null=True, blank=True)
     solved_count = models.PositiveIntegerField(default=0)
+    # A thread's first post asking for help (issue 8): only questions take accepted answers.
+    is_question = models.BooleanField(default=False)
+    # On an answer (a reply in a question's thread): people's up-votes (wall.votes).
+    vote_count = models.PositiveIntegerField(default=0)
     moderation = models.CharField(
         max_length=10, choices=ModerationState.choices, default=ModerationState.VISIBLE
     )
@@ -122,6 +126,11 @@ class Post(models.Model):
                 fields=["created_at"],
                 condition=Q(is_pinned=True),
                 name="wall_post_pinned",
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(is_question=True, accepted_answer__isnull=True),
+                name="wall_post_unanswered",
             ),
         ]
         constraints = [
@@ -314,3 +323,45 @@ class ReputationAward(models.Model):
 
     def __str__(self) -> str:
         return f"{self.points} for {self.person_id} ({self.reason}, {self.state})"
+
+
+class AnswerVote(models.Model):
+    """One up-vote per person and answer (wall.votes); never on one's own answer."""
+
+    answer = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="votes")
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wall_votes"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["answer", "voter"], name="unique_wall_answer_vote")
+        ]
+
+    def __str__(self) -> str:
+        return f"Vote by {self.voter_id} on answer {self.answer_id}"
+
+
+class WorkaroundProposal(models.Model):
+    """An accepted answer proposed as the workaround of a matching open problem (wall.questions)."""
+
+    problem = models.ForeignKey(
+        "problems.Problem", on_delete=models.CASCADE, related_name="wall_proposals"
+    )
+    answer = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="proposals")
+    score = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When a problem manager took it as the problem's workaround (wall.questions).
+    adopted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["problem", "answer"], name="unique_wall_workaround_proposal"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Answer {self.answer_id} proposed for problem {self.problem_id}"

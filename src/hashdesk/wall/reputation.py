@@ -22,8 +22,8 @@ from hashdesk.core.visibility import Viewer, is_staff, visible_to
 from hashdesk.incidents.models import Incident
 from hashdesk.notify.actions import Notice, do_send_notices
 from hashdesk.wall.actions import POST_URL
-from hashdesk.wall.choices import AwardState
-from hashdesk.wall.models import ReputationAward
+from hashdesk.wall.choices import AwardReason, AwardState
+from hashdesk.wall.models import Post, ReputationAward, WorkaroundProposal
 
 # Due awards decided per transaction: the verification task repeats until none are left.
 VERIFY_BATCH = 500
@@ -74,15 +74,21 @@ def summary(person: User, *, viewer: Viewer) -> Summary:
 
 
 def leaders(
-    viewer: Viewer, since: datetime | None = None, limit: int = LEADERS_SHOWN
+    viewer: Viewer,
+    since: datetime | None = None,
+    limit: int = LEADERS_SHOWN,
+    department: str | None = None,
 ) -> list[Leader]:
     """The top helpers by confirmed points (earned since ``since``, if given), among the
-    people ``viewer`` may see. One query."""
+    people ``viewer`` may see — of one ``department`` when given. One query."""
     confirmed = _CONFIRMED
     if since is not None:
         confirmed &= Q(reputation_awards__created_at__gte=since)
+    everyone = User.objects.filter(is_active=True)
+    if department:
+        everyone = everyone.filter(department__iexact=department)
     people = (
-        visible_to(viewer, User.objects.filter(is_active=True))
+        visible_to(viewer, everyone)
         .annotate(
             wall_points=Sum("reputation_awards__points", filter=confirmed),
             wall_answers=Count("reputation_awards__answer", filter=confirmed, distinct=True),
@@ -204,4 +210,123 @@ def _tell_answerers(confirmed: list[ReputationAward]) -> None:
             url=POST_URL.format(pk=answer_id),
         )
         for (person_id, answer_id), points in earned.items()
+    )
+
+
+def departments(viewer: Viewer) -> list[str]:
+    """The departments of the people ``viewer`` may see who have reputation (for the filter)."""
+    rows = (
+        visible_to(viewer, User.objects.filter(is_active=True))
+        .filter(reputation_awards__state=AwardState.CONFIRMED)
+        .exclude(department="")
+        .values_list("department", flat=True)
+        .distinct()
+    )
+    return sorted(set(rows), key=str.lower)
+
+
+# --- Badges (computed on the fly from confirmed awards: nothing to keep in step) ----------------
+
+
+@dataclass(frozen=True)
+class Badge:
+    slug: str
+    name: str
+    description: str
+
+
+BADGES = {
+    "first_prevented": Badge(
+        "first_prevented", "First ticket prevented", "An answer that prevented a ticket"
+    ),
+    "ten_verified": Badge("ten_verified", "Ten verified", "Ten verified helps"),
+    "article_author": Badge(
+        "article_author", "Article author", "An answer became a published article"
+    ),
+    "workaround_author": Badge(
+        "workaround_author", "Workaround author", "An answer became a problem's workaround"
+    ),
+}
+TEN = 10
+
+
+def badges(person: User) -> list[Badge]:
+    """The badges ``person`` earned, from their confirmed awards. One query."""
+    confirmed = Q(state=AwardState.CONFIRMED)
+    found = ReputationAward.objects.filter(person=person).aggregate(
+        verified=Count("pk", filter=confirmed),
+        articles=Count("pk", filter=confirmed & Q(reason=AwardReason.ARTICLE)),
+        workarounds=Count("pk", filter=confirmed & Q(reason=AwardReason.WORKAROUND)),
+    )
+    earned: list[Badge] = []
+    if found["verified"]:
+        earned.append(BADGES["first_prevented"])
+    if found["verified"] >= TEN:
+        earned.append(BADGES["ten_verified"])
+    if found["articles"]:
+        earned.append(BADGES["article_author"])
+    if found["workarounds"]:
+        earned.append(BADGES["workaround_author"])
+    return earned
+
+
+# --- Answers that became articles or workarounds ------------------------------------------------
+
+
+def award_published(now: datetime) -> int:
+    """Confirmed awards for answers whose article draft was published, or whose proposal was
+    adopted as a problem's workaround and the known error published: the publication is the
+    verification. Idempotent (one award per answer and reason); run with the hourly check.
+    Returns how many were made."""
+    from hashdesk.knowledge.choices import ArticleOrigin, ArticleState
+    from hashdesk.knowledge.models import Article
+    from hashdesk.wall.answers import ARTICLE_POINTS, WORKAROUND_POINTS
+
+    made: list[ReputationAward] = []
+    article_answers = Article.objects.filter(
+        origin=ArticleOrigin.WALL_ANSWER, state=ArticleState.PUBLISHED, origin_id__isnull=False
+    ).values_list("origin_id", flat=True)
+    already = ReputationAward.objects.filter(reason=AwardReason.ARTICLE).values("answer_id")
+    for answer in (
+        Post.objects.filter(pk__in=article_answers, deleted_at__isnull=True)
+        .exclude(pk__in=already)
+        .select_related("thread_root")
+    ):
+        made.append(_published_award(answer, AwardReason.ARTICLE, ARTICLE_POINTS, now))
+    already = ReputationAward.objects.filter(reason=AwardReason.WORKAROUND).values("answer_id")
+    adopted = (
+        WorkaroundProposal.objects.filter(
+            adopted_at__isnull=False,
+            problem__known_error_published_at__isnull=False,
+            answer__deleted_at__isnull=True,
+        )
+        .exclude(answer_id__in=already)
+        .select_related("answer", "answer__thread_root")
+    )
+    seen: set[int] = set()
+    for proposal in adopted:
+        if proposal.answer_id not in seen:
+            seen.add(proposal.answer_id)
+            made.append(
+                _published_award(proposal.answer, AwardReason.WORKAROUND, WORKAROUND_POINTS, now)
+            )
+    if made:
+        ReputationAward.objects.bulk_create(made, ignore_conflicts=True)
+    return len(made)
+
+
+def _published_award(answer: Post, reason: str, points: int, now: datetime) -> ReputationAward:
+    root = answer.thread_root
+    beneficiary_id = root.author_id if root is not None else answer.author_id
+    return ReputationAward(
+        person_id=answer.author_id,
+        beneficiary_id=beneficiary_id,
+        answer=answer,
+        service_id=root.service_id if root is not None else None,
+        reason=reason,
+        points=points,
+        state=AwardState.CONFIRMED,
+        created_at=now,
+        verify_after=now,
+        decided_at=now,
     )

@@ -106,6 +106,8 @@ class PostOut(Output):
     solved_count: int = Field(
         description="On an accepted answer: people it solved the problem for too."
     )
+    is_question: bool = Field(False, description="A first post asking for help.")
+    vote_count: int = Field(0, description="On an answer: people's up-votes.")
     created_at: datetime
     edited_at: datetime | None
     deleted_at: datetime | None = Field(description="Set only on deleted posts (staff see them).")
@@ -259,6 +261,9 @@ class PostCreate(Input):
     )
     team: str | None = Field(
         None, max_length=100, pattern=SLUG, description="Team slug; needed for a team post."
+    )
+    question: bool = Field(
+        False, description="Ask a question: it takes an accepted answer (ignored on a reply)."
     )
 
 

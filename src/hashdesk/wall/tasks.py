@@ -8,7 +8,7 @@ from huey.contrib.djhuey import db_periodic_task
 
 from hashdesk.core.logging import get_logger
 from hashdesk.wall.media import remove_unattached
-from hashdesk.wall.reputation import VERIFY_BATCH, verify_due_awards
+from hashdesk.wall.reputation import VERIFY_BATCH, award_published, verify_due_awards
 
 log = get_logger(__name__)
 
@@ -22,6 +22,8 @@ def verify_reputation() -> int:
     while decided == VERIFY_BATCH:
         decided = verify_due_awards(now)
         total += decided
+    # Answers that became published articles or workarounds (already verified by publishing).
+    total += award_published(now)
     if total:
         log.info("reputation awards decided", decided=total)
     return total

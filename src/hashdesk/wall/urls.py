@@ -3,13 +3,22 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from hashdesk.wall import media_views, views
+from hashdesk.wall import media_views, question_views, views
 
 app_name = "wall"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path("everyone/", views.everyone, name="everyone"),
     path("mentions/", views.mentions, name="mentions"),
+    path("questions/", question_views.unanswered, name="questions"),
+    path("leaderboard/", question_views.leaderboard, name="leaderboard"),
+    path("posts/<int:post_id>/vote/", question_views.vote, name="vote"),
+    path("posts/<int:post_id>/question/", question_views.mark_question, name="question"),
+    path(
+        "workarounds/<int:proposal_id>/adopt/",
+        question_views.adopt_workaround,
+        name="adopt-workaround",
+    ),
     path("tags/<str:name>/", views.tag, name="tag"),
     path("services/<slug:slug>/", views.service, name="service"),
     path("people/<int:person_id>/", views.person, name="person"),

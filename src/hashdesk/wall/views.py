@@ -30,9 +30,19 @@ from hashdesk.accounts.models import User
 from hashdesk.catalog.models import Service
 from hashdesk.core.errors import DomainError, ValidationFailed
 from hashdesk.core.redaction import Finding, Redacted
-from hashdesk.core.visibility import can_moderate, is_staff, visible_to
+from hashdesk.core.visibility import can_accept_answers_for, can_moderate, is_staff, visible_to
 from hashdesk.incidents.models import Incident
-from hashdesk.wall import actions, answers, media, reputation, similar, timelines, trending
+from hashdesk.wall import (
+    actions,
+    answers,
+    media,
+    questions,
+    reputation,
+    similar,
+    timelines,
+    trending,
+    votes,
+)
 from hashdesk.wall.choices import FollowKind, ModerationState, PostKind, ReactionKind, ReportState
 from hashdesk.wall.forms import HideForm, PostForm, PromoteForm, ReplyForm, ReportForm
 from hashdesk.wall.models import (
@@ -129,7 +139,7 @@ class Timeline:
     @property
     def url(self) -> str:
         """The page's own address (a refused post renders it at the composer's address)."""
-        if self.key in ("home", "everyone", "mentions"):
+        if self.key in ("home", "everyone", "mentions", "questions"):
             return reverse(f"wall:{self.key}")
         return reverse(f"wall:{self.key}", args=[self.value])
 
@@ -144,6 +154,11 @@ def _tabs(current: str) -> list[dict[str, Any]]:
         {"url": reverse("wall:home"), "label": "Following", "current": current == "home"},
         {"url": reverse("wall:everyone"), "label": "Everyone", "current": current == "everyone"},
         {"url": reverse("wall:mentions"), "label": "Mentions", "current": current == "mentions"},
+        {
+            "url": reverse("wall:questions"),
+            "label": "Unanswered questions",
+            "current": current == "questions",
+        },
     ]
 
 
@@ -175,6 +190,15 @@ def _timeline(user: User, key: str, value: str = "") -> Timeline:
             timelines.mentions(user),
             {"timeline": "mentions"},
             tabs=_tabs("mentions"),
+        )
+    if key == "questions":
+        return Timeline(
+            "questions",
+            "Wall",
+            "Questions still waiting for an accepted answer: where a helper is needed.",
+            questions.unanswered(user).select_related("author", "service", "team", "incident"),
+            {"timeline": "questions"},
+            tabs=_tabs("questions"),
         )
     if key == "tag":
         name = _tag_name(value)
@@ -312,6 +336,8 @@ def _timeline_page(
         "reputation": (
             reputation.summary(timeline.person, viewer=user) if timeline.person else None
         ),
+        "badges": reputation.badges(timeline.person) if timeline.person else [],
+        "my_department": user.department,
         # Only the first page gets new posts on top: an older page is not where they belong.
         "fragment_url": (
             ""
@@ -544,6 +570,19 @@ def _arrange_answer(user: User, posts: list[Post], root_id: int, *, first_page: 
         )
         if answer is not None:
             posts.insert(posts.index(root) + 1, answer)
+    if root.is_question:
+        # A question's answers: accepted first, then by votes, then oldest (wall.questions).
+        at = posts.index(root) + 1
+        posts[at:] = questions.ordered_answers(posts[at:], accepted_id)
+        voted = votes.voted_ids(user, posts[at:])
+        for item in posts[at:]:
+            item.wall_vote = {  # type: ignore[attr-defined]
+                "offer": item.author_id != user.pk and item.moderation == ModerationState.VISIBLE,
+                "pressed": item.pk in voted,
+            }
+    root.wall_may_mark = root.kind == PostKind.POST and (  # type: ignore[attr-defined]
+        root.author_id == user.pk or is_staff(user)
+    )
     _mark_answer_controls(user, posts, root)
     return posts
 
@@ -553,8 +592,9 @@ def _mark_answer_controls(user: User, posts: list[Post], root: Post) -> None:
     may accept or withdraw: the asker and moderators decide, on a visible question."""
     accepted_id = root.accepted_answer_id
     root_id = root.pk
-    deciding = (root.author_id == user.pk or can_moderate(user)) and (
-        root.kind == PostKind.POST
+    deciding = can_accept_answers_for(user, root) and (
+        root.is_question
+        and root.kind == PostKind.POST
         and root.deleted_at is None
         and root.moderation == ModerationState.VISIBLE
     )

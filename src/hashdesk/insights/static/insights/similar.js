@@ -5,7 +5,8 @@
 // 300 ms after the last keystroke in the watched fields, their text (and the chosen service)
 // goes to insights:similar, and the server-rendered fragment replaces the slot's content (an
 // aria-live="polite" region, so screen readers hear that suggestions arrived without losing
-// their place). "This solved it for me" thanks the person and hides the panel; nothing is filed.
+// their place). "This solved it for me" records a deflection (no ticket is filed), clears the
+// draft and thanks the person.
 
 const DEBOUNCE_MS = 300;
 const MIN_LENGTH = 3;
@@ -70,13 +71,56 @@ export function initSimilar(slot) {
   };
   for (const field of sources) field.addEventListener("input", schedule);
   service?.addEventListener("change", schedule);
-  slot.addEventListener("click", (event) => {
+  const say = (message, className = "similar-panel__thanks") => {
+    const note = document.createElement("p");
+    note.className = className;
+    note.textContent = message;
+    slot.replaceChildren(note);
+    slot.hidden = false;
+  };
+
+  // "This solved it for me": a deflection is recorded (insights.deflection_views.solved), no
+  // ticket is filed, and the person's draft is cleared with a friendly confirmation.
+  slot.addEventListener("click", async (event) => {
     const button = event.target.closest("[data-similar-solved]");
     if (!button) return;
-    const thanks = document.createElement("p");
-    thanks.className = "similar-panel__thanks";
-    thanks.textContent = "Glad that helped. Nothing was filed; you can leave this page.";
-    slot.replaceChildren(thanks);
+    const panel = button.closest("[data-similar-panel]");
+    const text = currentText();
+    if (!panel?.dataset.solvedUrl) {
+      say("Glad that helped. Nothing was filed; you can leave this page.");
+      return;
+    }
+    button.disabled = true;
+    const body = new FormData();
+    body.set("context", slot.dataset.similarContext || "incident");
+    body.set("kind", button.dataset.kind || "");
+    body.set("id", button.dataset.id || "");
+    const serviceId = service?.value || button.dataset.service || "";
+    if (serviceId) body.set("service", serviceId);
+    body.set("text", text.slice(0, 5000));
+    try {
+      const response = await fetch(panel.dataset.solvedUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": panel.dataset.csrf || "" },
+        body,
+      });
+      const answer = await response.json().catch(() => ({}));
+      if (!response.ok) {
+        button.disabled = false;
+        say(answer.detail || "That could not be recorded. Please try again.", "similar-panel__error");
+        return;
+      }
+      window.clearTimeout(timer);
+      pending?.abort();
+      for (const field of sources) field.value = "";
+      delete slot.dataset.similarText;
+      lastAsked = `\u0000${service?.value ?? ""}`;
+      say(answer.message || "Glad that helped. Nothing was filed.");
+    } catch (error) {
+      button.disabled = false;
+      say("That could not be recorded (offline?). Please try again.", "similar-panel__error");
+    }
   });
   if (currentText().length >= MIN_LENGTH) ask();
 }

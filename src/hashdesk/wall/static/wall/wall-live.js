@@ -120,7 +120,7 @@ class WallTimeline {
     document.addEventListener("hashdesk:event", (event) => {
       const detail = event.detail;
       if (detail?.type !== "wall_post") return;
-      if (detail.op === "reaction") updateCounts(this.section, detail.post);
+      if (detail.op === "reaction" || detail.op === "vote") updateCounts(this.section, detail.post);
       else if (detail.op === "create") this.schedule();
     });
     document.addEventListener("hashdesk:reset", () => this.schedule());
@@ -135,7 +135,7 @@ export function initWall(root = document) {
   if (!section.dataset.fragmentUrl || !section.querySelector("[data-wall-list]")) {
     // An older page (of a timeline or a long thread): no new-post bar, but counts stay current.
     document.addEventListener("hashdesk:event", (event) => {
-      if (event.detail?.type === "wall_post" && event.detail.op === "reaction") {
+      if (event.detail?.type === "wall_post" && ["reaction", "vote"].includes(event.detail.op)) {
         updateCounts(section, event.detail.post);
       }
     });
