@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import hashdesk.api.main  # noqa: F401  (imports every router, so every schema exists)
 from ninja import Schema
+
+import hashdesk.api.main  # noqa: F401  (imports every router, so every schema exists)
 
 
 def _schemas() -> list[type[Schema]]:

@@ -169,3 +169,23 @@ def test_edit_distance_and_vocabulary():
     assert vocab.corrections("passwxyd") == ["password"]  # distance 2
     assert vocab.corrections("password") == []  # known words are never corrected
     assert vocab.corrections("zz") == []
+
+
+def test_other_peoples_newer_matches_never_starve_what_the_viewer_may_read(
+    requester, vpn_agent, vpn_service, monkeypatch
+):
+    from hashdesk.search import query
+
+    article = make_article(
+        vpn_agent, "Printer jams on tray two", "Open tray two and clear the jam", "KB-000900"
+    )
+    for number in range(4):
+        make_incident(vpn_agent, vpn_service, f"Printer jams again {number}", "internal")
+    # Only the best two candidates are read back: the four newer internal incidents fill them.
+    monkeypatch.setattr(query, "CANDIDATES", 2)
+
+    found = search(requester, "printer jams")
+
+    assert [hit.kind for hit in found.hits] == [ItemKind.ARTICLE]
+    assert found.hits[0].url.endswith(f"{article.number}/")
+    assert found.counts[ItemKind.INCIDENT] == 0

@@ -411,6 +411,37 @@ def _visible(viewer: Viewer, candidates: list[_Candidate]) -> list[tuple[str, An
     return out
 
 
+def _gather(
+    viewer: Viewer,
+    groups: list[Group],
+    any_group: bool,
+    kinds: list[str],
+    wanted: int,
+    service: Service | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> tuple[list[_Candidate], list[tuple[str, Any]]]:
+    """The candidates, and those ``viewer`` may see. When the best ``CANDIDATES`` of all kinds
+    leave fewer than ``wanted`` visible, each kind is asked on its own as well: a requester's
+    search must not come back empty because the newest hundred matches were other people's
+    incidents, while the articles and posts they may read sat just below the cut."""
+    everything = _candidates(groups, any_group, kinds, service, since, until)
+    visible = _visible(viewer, everything)
+    if len(visible) >= wanted or len(everything) < CANDIDATES or len(kinds) < 2:
+        return everything, visible
+    seen = {(candidate.kind, candidate.object_id) for candidate in everything}
+    for kind in kinds:
+        extra = [
+            candidate
+            for candidate in _candidates(groups, any_group, [kind], service, since, until)
+            if (candidate.kind, candidate.object_id) not in seen
+        ]
+        seen.update((candidate.kind, candidate.object_id) for candidate in extra)
+        everything.extend(extra)
+        visible.extend(_visible(viewer, extra))
+    return everything, visible
+
+
 def search(
     viewer: Viewer,
     q: str,
@@ -440,13 +471,16 @@ def search(
     if not groups or not chosen:
         return results
     any_group = False
-    everything = _candidates(groups, False, allowed, service, since, until)
-    visible = _visible(viewer, everything)
+    wanted_count = offset + limit
+    everything, visible = _gather(
+        viewer, groups, False, allowed, wanted_count, service, since, until
+    )
     if not visible and len(groups) > 1:
         # Nothing the viewer may see has every word: items having some of them.
         any_group = True
-        everything = _candidates(groups, True, allowed, service, since, until)
-        visible = _visible(viewer, everything)
+        everything, visible = _gather(
+            viewer, groups, True, allowed, wanted_count, service, since, until
+        )
     results.any_word = any_group
     counts: dict[str, int] = {kind: 0 for kind in allowed}
     for kind, _item in visible:
@@ -457,7 +491,9 @@ def search(
         matching = visible
     else:
         # Asked on their own so another type's many matches cannot crowd them out.
-        matching = _visible(viewer, _candidates(groups, any_group, chosen, service, since, until))
+        _found, matching = _gather(
+            viewer, groups, any_group, chosen, wanted_count, service, since, until
+        )
     results.total = len(matching)
     page = matching[offset : offset + limit]
     terms = highlight_terms(groups)
