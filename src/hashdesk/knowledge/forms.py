@@ -47,7 +47,7 @@ class FeedbackForm(ShellForm):
     comment = forms.CharField(
         max_length=COMMENT_MAX,
         required=False,
-        label="Comment (optional)",
+        label="Comment",
         help_text="Seen by the service desk.",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
