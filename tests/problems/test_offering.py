@@ -166,3 +166,16 @@ def test_posting_costs_no_query_more_with_known_errors(
         do_post(requester, body="#vpn drops every 10 minutes on Wi-Fi again")
     # The answer is looked for after commit, in a task: posting itself is not slowed.
     assert len(after) == len(before)
+
+
+def test_a_report_on_another_service_is_not_answered_with_this_workaround(
+    requester: User, known_error: Problem, vpn_service: Service, sso_service: Service
+) -> None:
+    known_error.services.set([vpn_service])
+    # The same words, about single sign-on: near enough to show while typing, but not pushed.
+    post = do_post(requester, body=f"#{sso_service.hashtag} drops every 10 minutes on Wi-Fi")
+    assert post.service == sso_service
+    assert offering.answer_post(post.pk) is None
+    assert not Post.objects.filter(reply_to=post).exists()
+    vpn_post = do_post(requester, body="#vpn drops every 10 minutes on Wi-Fi, anyone else?")
+    assert offering.answer_post(vpn_post.pk) is not None

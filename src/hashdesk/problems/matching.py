@@ -81,7 +81,9 @@ def matching_known_errors(
         p.known_error_article_id: p
         for p in Problem.objects.filter(
             known_error_article_id__in=list(articles), known_error_published_at__isnull=False
-        ).select_related("known_error_article")
+        )
+        .select_related("known_error_article")
+        .prefetch_related("services")
     }
     found = []
     for article_id, hit in articles.items():
@@ -104,9 +106,18 @@ def matching_known_errors(
 
 
 def best_offer(viewer: Viewer, text: str, service: Service | None = None) -> KnownErrorMatch | None:
-    """The known error to offer at once: the best match scoring at least the threshold."""
+    """The known error to offer at once: the best match scoring at least the threshold, and —
+    when the report names a service — one of the known error's own services. The offer is
+    pushed without being asked for, so a Wi-Fi report is never answered with a VPN workaround
+    because both speak of dropped connections; the typing panel still shows such near
+    matches, where the person judges."""
     threshold = offer_threshold()
     for match in matching_known_errors(viewer, text, service):
-        if match.score >= threshold and match.shared >= MIN_SHARED:
-            return match
+        if match.score < threshold or match.shared < MIN_SHARED:
+            continue
+        if service is not None:
+            services = {s.pk for s in match.problem.services.all()}
+            if services and service.pk not in services:
+                continue
+        return match
     return None
