@@ -16,12 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from django.db.models import Q
 from django.utils import timezone
 
-from hashdesk.accounts.choices import STAFF_ROLES
 from hashdesk.accounts.models import User
 from hashdesk.catalog.models import Service
+from hashdesk.core.visibility import staff_condition
 
 SITES = ("Building A", "Building B", "Building C")
 
@@ -96,7 +95,7 @@ OUTLOOK_POSTS: tuple[str, ...] = (
 
 def reporters(count: int, *, sites: Sequence[str] = SITES, skip: int = 0) -> list[User]:
     """``count`` requesters spread evenly over ``sites`` (the first ``skip`` of each passed)."""
-    staff = Q(is_superuser=True) | Q(groups__name__in=sorted(str(r) for r in STAFF_ROLES))
+    staff = staff_condition()
     per_site = -(-count // len(sites))
     chosen: list[User] = []
     pools = {

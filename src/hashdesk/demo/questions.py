@@ -23,13 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
-from hashdesk.accounts.choices import STAFF_ROLES
 from hashdesk.accounts.models import User
 from hashdesk.catalog.choices import Visibility
 from hashdesk.catalog.models import Service
+from hashdesk.core.visibility import staff_condition
 from hashdesk.wall.answers import ACCEPTED_POINTS, SOLVED_POINTS
 from hashdesk.wall.choices import AwardReason, AwardState, ReactionKind
 from hashdesk.wall.models import AnswerVote, Hashtag, Post, Reaction, ReputationAward
@@ -79,7 +78,7 @@ def _services() -> list[tuple[int, str, str]]:
 
 
 def _people() -> tuple[list[int], list[int]]:
-    staff_q = Q(is_superuser=True) | Q(groups__name__in=sorted(str(r) for r in STAFF_ROLES))
+    staff_q = staff_condition()
     active = User.objects.filter(is_active=True, email__contains="demo")
     staff = sorted(set(active.filter(staff_q).values_list("pk", flat=True)))
     requesters = sorted(set(active.values_list("pk", flat=True)) - set(staff))

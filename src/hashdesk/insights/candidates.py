@@ -30,7 +30,6 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from hashdesk.accounts.models import User
@@ -40,6 +39,7 @@ from hashdesk.core.errors import Conflict, Forbidden, ValidationFailed
 from hashdesk.core.events import BaseEvent, send_event
 from hashdesk.core.logging import get_logger
 from hashdesk.core.redaction import redact
+from hashdesk.core.visibility import staff_condition
 from hashdesk.insights.choices import CandidateState, ItemKind
 from hashdesk.insights.clustering import Cluster, Report, Settings, find_clusters
 from hashdesk.insights.models import CandidateItem, ProblemCandidate
@@ -100,7 +100,6 @@ def _publish(candidate: ProblemCandidate, op: str) -> None:
 
 def collect_reports(since: datetime) -> list[Report]:
     """Incidents, top-level posts and people's chat messages created since ``since``."""
-    from hashdesk.accounts.choices import STAFF_ROLES
     from hashdesk.catalog.choices import Visibility
     from hashdesk.chat.choices import MessageKind, RoomKind
     from hashdesk.chat.models import Message
@@ -158,9 +157,7 @@ def collect_reports(since: datetime) -> list[Report]:
                 level != PostVisibility.PUBLIC,
             )
         )
-    staff_ids = User.objects.filter(
-        Q(is_superuser=True) | Q(groups__name__in=sorted(str(r) for r in STAFF_ROLES))
-    ).values("pk")
+    staff_ids = User.objects.filter(staff_condition()).values("pk")
     messages = (
         Message.objects.filter(
             created_at__gte=since,
