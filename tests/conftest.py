@@ -22,6 +22,7 @@ from hashdesk.catalog import actions as catalog_actions
 from hashdesk.catalog.choices import Visibility
 from hashdesk.catalog.models import Service
 from hashdesk.core.models import Event
+from tests.servers import closed_smtp_port, eager_tasks, smtp_server  # noqa: F401 (fixtures)
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "hashdesk.problems",
     "hashdesk.insights",
     "hashdesk.search",
+    "hashdesk.status",
     "hashdesk.web",
 ]
 
@@ -212,6 +213,22 @@ OUTBOX_MAX_ATTEMPTS = env_int("HASHDESK_OUTBOX_MAX_ATTEMPTS", 8)
 # Retry back-off: base * 2^(attempt-1), capped, with jitter (docs/operations.md).
 OUTBOX_RETRY_BASE_SECONDS = env_int("HASHDESK_OUTBOX_RETRY_BASE_SECONDS", 30)
 OUTBOX_RETRY_MAX_SECONDS = env_int("HASHDESK_OUTBOX_RETRY_MAX_SECONDS", 3600)
+# A claimed row is not due again for this long: a worker that dies mid-delivery leaves its
+# rows to another worker after the lease (docs/notifications.md, "Never lost").
+OUTBOX_CLAIM_LEASE_SECONDS = env_int("HASHDESK_OUTBOX_CLAIM_LEASE_SECONDS", 300)
+
+# --- Notifications and the status page (docs/notifications.md, docs/status.md) ----------------
+
+# The status page needs no sign-in unless this is off.
+STATUS_PAGE_PUBLIC = env_bool("HASHDESK_STATUS_PAGE_PUBLIC", True)
+# Outbound HTTP (webhooks, chat tools) refuses private, loopback and link-local addresses;
+# networks listed here (CIDR, comma-separated) are allowed anyway, e.g. an internal chat server.
+OUTBOUND_ALLOWED_NETWORKS = env_list("HASHDESK_OUTBOUND_ALLOWED_NETWORKS", [])
+OUTBOUND_TIMEOUT_SECONDS = env_int("HASHDESK_OUTBOUND_TIMEOUT_SECONDS", 10)
+# A webhook or chat tool failing this many deliveries in a row is disabled and its owner told.
+NOTIFY_DISABLE_AFTER_FAILURES = env_int("HASHDESK_NOTIFY_DISABLE_AFTER_FAILURES", 10)
+# Where replies to notification mails go: reply+<token>@this domain (issue 10 reads them).
+NOTIFY_REPLY_DOMAIN = env_str("HASHDESK_REPLY_DOMAIN", "")
 
 # --- Accounts and sign-in ---------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

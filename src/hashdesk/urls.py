@@ -16,5 +16,6 @@ urlpatterns = [
     path("problems/", include("hashdesk.problems.urls")),
     path("insights/", include("hashdesk.insights.urls")),
     path("search/", include("hashdesk.search.urls")),
+    path("status/", include("hashdesk.status.urls")),
     path("", include("hashdesk.web.urls")),
 ]

@@ -63,7 +63,7 @@ def test_readyz_is_ok_when_database_event_server_and_queue_answer(
 
 
 def test_readyz_names_an_unreachable_event_server(db: Any, client: Client) -> None:
-    from tests.ops.conftest import free_port
+    from tests.servers import free_port
 
     with override_settings(EVENT_SERVER_HOST="127.0.0.1", EVENT_SERVER_PORT=free_port()):
         response = client.get("/readyz")

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from hashdesk.core import outbox
 from hashdesk.core.models import DeliveryAttempt, OutboxMessage, OutboxStatus
-from tests.ops.conftest import SmtpServer
+from tests.servers import SmtpServer
 
 WELCOME = {
     "to": ["requester@example.test"],
@@ -177,7 +177,7 @@ def test_a_claimed_row_is_not_claimed_again_until_its_lease_runs_out(db: Any) ->
     # A second worker looking at the same moment finds nothing to take.
     assert outbox._claim(now, 10) == []
     # If the first worker died mid-delivery, the row comes back after the lease.
-    assert outbox._claim(now + outbox.CLAIM_LEASE + timedelta(seconds=1), 10) == [message.pk]
+    assert outbox._claim(now + outbox.claim_lease() + timedelta(seconds=1), 10) == [message.pk]
 
 
 def test_handler_errors_are_recorded_as_failed_attempts(db: Any) -> None:

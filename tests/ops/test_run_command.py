@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops.conftest import free_port
+from tests.servers import free_port
 
 pytestmark = [
     pytest.mark.timeout(240),

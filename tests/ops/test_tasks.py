@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from hashdesk.core import outbox, tasks
 from hashdesk.core.models import Event, OutboxStatus
-from tests.ops.conftest import SmtpServer
+from tests.servers import SmtpServer
 
 
 def test_the_sweep_runs_every_minute_and_pruning_hourly() -> None:

@@ -136,6 +136,25 @@ class AffectedService(models.Model):
         return f"{self.change_id} affects {self.service_id} ({self.reason})"
 
 
+class ChangeWatcher(models.Model):
+    """Someone who asked to hear of a change (its announcements, moves, start and end) even
+    when it affects no service they use (docs/notifications.md, "Subscriptions")."""
+
+    change = models.ForeignKey(Change, on_delete=models.CASCADE, related_name="watchers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watched_changes"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["change", "user"], name="unique_change_watcher")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} watches change {self.change_id}"
+
+
 class ApproverGroup(models.Model):
     """A CAB: who approves which changes (by type and lowest risk), and how many must."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -52,10 +53,27 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # For the delivery log (docs/notifications.md): who it was for, where it went (an address,
+    # a webhook's host, a chat tool's name; never a secret) and what it said, in one line.
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        null=True,
+        blank=True,
+    )
+    target = models.CharField(max_length=300, blank=True)
+    summary = models.CharField(max_length=200, blank=True)
+    # The notification kind ("incident.official_update") or what else caused it.
+    kind = models.CharField(max_length=60, blank=True)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["recipient", "-id"]),
+            models.Index(fields=["channel", "-id"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} {self.idempotency_key} ({self.status})"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,9 +40,13 @@ Handler = Callable[[dict[str, Any], str], None]
 
 _handlers: dict[str, Handler] = {}
 
-# A claimed row is not due again for this long: if its worker dies mid-delivery, another
-# worker picks the row up after the lease instead of it staying stuck.
-CLAIM_LEASE = timedelta(minutes=5)
+
+def claim_lease() -> timedelta:
+    """A claimed row is not due again for this long: if its worker dies mid-delivery, another
+    worker picks the row up after the lease instead of it staying stuck."""
+    return timedelta(seconds=settings.OUTBOX_CLAIM_LEASE_SECONDS)
+
+
 # Keep stored errors readable in the admin and the delivery log.
 MAX_ERROR_LENGTH = 2000
 
@@ -61,6 +65,63 @@ def delivery_handler(channel: str) -> Callable[[Handler], Handler]:
 
 def registered_channels() -> frozenset[str]:
     return frozenset(_handlers)
+
+
+class PermanentDeliveryError(Exception):
+    """Raised by a handler when retrying cannot help (a refused address, a disabled webhook):
+    the message is marked failed at once, visible in the delivery log, and can be resent."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One outbox row to write: what :func:`enqueue_many` takes.
+
+    ``recipient_id``, ``target``, ``summary`` and ``kind`` are for the delivery log only;
+    ``target`` must never contain a secret (show a webhook's host, not its URL with a token).
+    """
+
+    channel: str
+    payload: dict[str, Any]
+    key: str
+    recipient_id: int | None = None
+    target: str = ""
+    summary: str = ""
+    kind: str = ""
+
+
+def enqueue_many(deliveries: Iterable[Delivery]) -> int:
+    """Write many deliveries in the caller's transaction at a constant number of queries.
+
+    Keys already in the outbox are skipped by the database (the same notification fanned out
+    twice is delivered once). Returns how many rows were offered, after removing repeats.
+    """
+    rows = []
+    seen: set[str] = set()
+    for delivery in deliveries:
+        if delivery.channel not in _handlers:
+            raise ValueError(f"no outbox handler for channel {delivery.channel!r}")
+        if not delivery.key or len(delivery.key) > 100:
+            raise ValueError("an outbox idempotency key has 1 to 100 characters")
+        if delivery.key in seen:
+            continue
+        seen.add(delivery.key)
+        rows.append(
+            OutboxMessage(
+                channel=delivery.channel,
+                payload=delivery.payload,
+                idempotency_key=delivery.key,
+                recipient_id=delivery.recipient_id,
+                target=delivery.target[:300],
+                summary=delivery.summary[:200],
+                kind=delivery.kind[:60],
+            )
+        )
+    if not rows:
+        return 0
+    with transaction.atomic():
+        OutboxMessage.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    _wake_deliverer_on_commit()
+    return len(rows)
 
 
 def enqueue(channel: str, payload: dict[str, Any], key: str) -> OutboxMessage:
@@ -117,7 +178,7 @@ def _due(now: datetime) -> Any:
 
 def _claim(now: datetime, limit: int) -> list[int]:
     """Take up to ``limit`` due rows for this worker by moving them out of reach for a lease."""
-    lease_until = now + CLAIM_LEASE
+    lease_until = now + claim_lease()
     if connection.vendor == "postgresql":
         # Rows another worker is claiming right now are skipped, not waited for.
         with transaction.atomic():
@@ -153,25 +214,35 @@ class DeliveryReport:
         return len(self.sent) + len(self.retrying) + len(self.failed)
 
 
-def _attempt(message: OutboxMessage) -> str:
-    """Call the channel's handler; return "" on success or the error text."""
+def _attempt(message: OutboxMessage) -> tuple[str, bool]:
+    """Call the channel's handler; return ("", False) on success, else the error text and
+    whether it is permanent (no retry can help)."""
     handler = _handlers.get(message.channel)
     if handler is None:
-        return f"no handler for channel {message.channel!r} in this process"
+        return f"no handler for channel {message.channel!r} in this process", False
     try:
         handler(message.payload, message.idempotency_key)
+    except PermanentDeliveryError as exc:
+        return (f"{exc}"[:MAX_ERROR_LENGTH] or type(exc).__name__), True
     except Exception as exc:  # any failure of the far side is a failed attempt, retried
-        return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH] or type(exc).__name__
-    return ""
+        return (f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH] or type(exc).__name__), False
+    return "", False
 
 
-def _record(message: OutboxMessage, *, error: str, duration_ms: int, now: datetime) -> str:
+def _record(
+    message: OutboxMessage,
+    *,
+    error: str,
+    duration_ms: int,
+    now: datetime,
+    permanent: bool = False,
+) -> str:
     """Store the attempt and the row's new state; return the outcome name."""
     attempt_number = message.attempts + 1
     if not error:
         outcome = "sent"
         changes: dict[str, Any] = {"status": OutboxStatus.SENT, "sent_at": now, "last_error": ""}
-    elif attempt_number >= settings.OUTBOX_MAX_ATTEMPTS:
+    elif permanent or attempt_number >= settings.OUTBOX_MAX_ATTEMPTS:
         outcome = "failed"
         changes = {"status": OutboxStatus.FAILED, "last_error": error}
     else:
@@ -215,9 +286,15 @@ def deliver_due(*, limit: int = 50, now: datetime | None = None) -> DeliveryRepo
     claimed = _claim(moment, limit)
     for message in OutboxMessage.objects.filter(id__in=claimed).order_by("id"):
         started = time.perf_counter()
-        error = _attempt(message)
+        error, permanent = _attempt(message)
         duration_ms = int((time.perf_counter() - started) * 1000)
-        outcome = _record(message, error=error, duration_ms=duration_ms, now=now or timezone.now())
+        outcome = _record(
+            message,
+            error=error,
+            duration_ms=duration_ms,
+            now=now or timezone.now(),
+            permanent=permanent,
+        )
         getattr(report, outcome).append(message.pk)
     return report
 

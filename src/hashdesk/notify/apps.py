@@ -5,3 +5,7 @@ class NotifyConfig(AppConfig):
     name = "hashdesk.notify"
     label = "notify"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Registers the outbox handlers of the channels and the huey tasks in every process.
+        from hashdesk.notify import chat_tools, email, tasks, webhooks  # noqa: F401

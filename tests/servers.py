@@ -1,4 +1,6 @@
-"""Fixtures for the operations tests: free loopback ports, a real SMTP server, eager tasks."""
+"""Real servers for tests, shared by every test package: a real SMTP server (aiosmtpd) on a free
+loopback port, a closed port, and eager huey tasks. tests/conftest.py makes them fixtures
+everywhere."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Periodic notification tasks (digests); filled in by issue 9."""

@@ -1,0 +1,1 @@
+"""Filled in by the status page work (issue 9)."""
