@@ -221,12 +221,41 @@ OUTBOX_CLAIM_LEASE_SECONDS = env_int("HASHDESK_OUTBOX_CLAIM_LEASE_SECONDS", 300)
 
 # The status page needs no sign-in unless this is off.
 STATUS_PAGE_PUBLIC = env_bool("HASHDESK_STATUS_PAGE_PUBLIC", True)
+# The longest a status-page snapshot is reused; writes replace it at once (docs/status.md).
+STATUS_SNAPSHOT_SECONDS = env_int("HASHDESK_STATUS_SNAPSHOT_SECONDS", 60)
 # Outbound HTTP (webhooks, chat tools) refuses private, loopback and link-local addresses;
 # networks listed here (CIDR, comma-separated) are allowed anyway, e.g. an internal chat server.
 OUTBOUND_ALLOWED_NETWORKS = env_list("HASHDESK_OUTBOUND_ALLOWED_NETWORKS", [])
 OUTBOUND_TIMEOUT_SECONDS = env_int("HASHDESK_OUTBOUND_TIMEOUT_SECONDS", 10)
 # A webhook or chat tool failing this many deliveries in a row is disabled and its owner told.
 NOTIFY_DISABLE_AFTER_FAILURES = env_int("HASHDESK_NOTIFY_DISABLE_AFTER_FAILURES", 10)
+# Apprise URL schemes administrators may configure as chat tools (docs/notifications.md).
+CHAT_TOOL_SCHEMES = env_list(
+    "HASHDESK_CHAT_TOOL_SCHEMES",
+    [
+        "slack",  # Slack
+        "workflow",  # Microsoft Teams (Power Automate workflows)
+        "workflows",
+        "mmost",  # Mattermost
+        "mmosts",
+        "matrix",  # Matrix
+        "matrixs",
+        "mastodon",  # Mastodon
+        "mastodons",
+        "toot",
+        "toots",
+        "tgram",  # Telegram
+        "discord",  # Discord
+        "rocket",  # Rocket.Chat
+        "rockets",
+        "zulip",  # Zulip
+        "gchat",  # Google Chat
+        "ntfy",  # ntfy
+        "ntfys",
+        "json",  # any JSON endpoint
+        "jsons",
+    ],
+)
 # Where replies to notification mails go: reply+<token>@this domain (issue 10 reads them).
 NOTIFY_REPLY_DOMAIN = env_str("HASHDESK_REPLY_DOMAIN", "")
 
@@ -306,6 +335,13 @@ RATE_LIMITS = {
     "chat_message": (env_int("HASHDESK_RATE_CHAT_MESSAGE_PER_MINUTE", 60), 60),
     # Files uploaded into chat rooms (docs/chat.md, "Attachments"), per person.
     "chat_attachment": (env_int("HASHDESK_RATE_CHAT_ATTACHMENT_PER_MINUTE", 20), 60),
+    # Status page email subscriptions (docs/status.md): per client address, and per mailbox so
+    # that nobody floods someone's inbox with confirmation mails.
+    "status_subscribe_ip": (env_int("HASHDESK_RATE_STATUS_SUBSCRIBE_IP_PER_HOUR", 20), 3600),
+    "status_subscribe_address": (
+        env_int("HASHDESK_RATE_STATUS_SUBSCRIBE_ADDRESS_PER_HOUR", 3),
+        3600,
+    ),
 }
 RATE_LIMITS_ENABLED = env_bool("HASHDESK_RATE_LIMITS", True)
 

@@ -52,6 +52,7 @@ def test_a_signed_in_tour_of_every_page_has_no_console_errors(
         "/knowledge/",
         "/insights/candidates/",
         "/chat/",
+        "/status/",
         "/catalogue/",
         "/accounts/teams/",
         "/accounts/people/",
@@ -184,7 +185,7 @@ def test_the_bell_updates_live(open_tab: Any, requester: User) -> None:
     tab.page.wait_for_selector("[data-unread-badge]:not([hidden])")
     assert badge.inner_text().startswith("1")
     tab.page.locator(".notifications-button").click()
-    assert tab.page.get_by_text("Your VPN incident is resolved").is_visible()
+    assert tab.page.get_by_role("link", name="Your VPN incident is resolved").is_visible()
     tab.page.get_by_role("button", name="Mark all read").click()
     tab.page.wait_for_selector("[data-unread-badge][hidden]", state="attached")
     assert tab.console_errors == []

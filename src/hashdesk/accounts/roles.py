@@ -55,6 +55,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.change_team",
         "accounts.view_team",
         "audit.view_auditentry",
+        "core.view_outboxmessage",
     ],
 }
 

@@ -4,7 +4,7 @@ from django.db.models import Q
 
 from hashdesk.accounts.models import ApiToken, Team, User
 from hashdesk.core import visibility
-from hashdesk.notify.models import Notification
+from hashdesk.notify.models import Notification, WebhookEndpoint
 
 
 @visibility.register(User)
@@ -31,3 +31,12 @@ def tokens_visible(user: visibility.Viewer) -> Q:
 @visibility.register(Notification)
 def notifications_visible(user: visibility.Viewer) -> Q:
     return Q(recipient_id=user.pk) if visibility.is_signed_in(user) else Q(pk__in=[])
+
+
+@visibility.register(WebhookEndpoint)
+def webhooks_visible(user: visibility.Viewer) -> Q:
+    # Personal like tokens, but administrators see every webhook (to find a noisy receiver);
+    # only the owner may change one (notify.webhooks).
+    if not visibility.is_signed_in(user):
+        return Q(pk__in=[])
+    return Q() if visibility.is_administrator(user) else Q(owner_id=user.pk)

@@ -29,6 +29,7 @@ from hashdesk.changes.audience import is_restricted, people_concerned
 from hashdesk.changes.choices import ChangeState
 from hashdesk.changes.models import Change, ChangeAnnouncement
 from hashdesk.notify.actions import Notice, do_send_notices
+from hashdesk.notify.announcements import Announcement, announce
 from hashdesk.wall.actions import publish_change_notice
 
 # What the change actions report (the ``event`` of plan()).
@@ -217,11 +218,27 @@ def _send(
         if restricted and service.visibility != Visibility.CONFIDENTIAL:
             continue
         publish_change_notice(service, author, f"**{title}**\n\n{body}")
-    people = list(people_concerned(services, now=now))
+    people = list(people_concerned(services, now=now, change=change))
     url = change_url(change)
     do_send_notices(
         Notice(recipient=person, kind=f"change.{row.moment}", title=title, body=body, url=url)
         for person in people
+    )
+    # Status page subscribers and chat tools (notify/announcements.py): public only when every
+    # affected service is.
+    public = bool(services) and all(s.visibility == Visibility.PUBLIC for s in services)
+    audience = Visibility.CONFIDENTIAL if restricted else Visibility.INTERNAL
+    announce(
+        Announcement(
+            kind=f"change.{row.moment}",
+            key=f"change:{row.pk}",
+            service_ids=tuple(service.pk for service in services),
+            title=title,
+            body=body,
+            url=url,
+            audience=Visibility.PUBLIC if public else audience,
+            thread=f"change/{change.number or change.pk}",
+        )
     )
     row.sent_at = now
     row.recipients = len(people)

@@ -1,5 +1,5 @@
 """Who a change concerns: the people who use or follow its affected services (docs/changes.md,
-"Communication").
+"Communication"), and the people who watch a change (changes.watching).
 
 Someone uses or follows a service when they follow it on the wall, were affected by an incident
 on it in the last ``INCIDENT_MEMORY`` (the reporter and everyone who said "me too"), or are in
@@ -18,6 +18,7 @@ from django.utils import timezone
 from hashdesk.accounts.models import User
 from hashdesk.catalog.choices import Visibility
 from hashdesk.catalog.models import Service
+from hashdesk.changes.models import Change, ChangeWatcher
 from hashdesk.chat.choices import RoomKind
 from hashdesk.chat.models import Membership
 from hashdesk.core.visibility import staff_condition
@@ -49,17 +50,21 @@ def _room_members(service_ids: Collection[int]) -> QuerySet[Membership]:
 
 
 def people_concerned(
-    services: Collection[Service], *, now: datetime | None = None
+    services: Collection[Service], *, now: datetime | None = None, change: Change | None = None
 ) -> QuerySet[User]:
-    """Active people who use or follow any of ``services``, each once, and who may see them
-    all (staff only when one is confidential). One query when evaluated."""
+    """Active people who use or follow any of ``services`` — and, given the ``change``, who
+    watch it — each once, and who may see them all (staff only when one is confidential).
+    One query when evaluated."""
     ids = [service.pk for service in services]
     since = (now or timezone.now()) - INCIDENT_MEMORY
-    people = User.objects.filter(is_active=True).filter(
+    concerned = (
         Q(pk__in=_followers(ids).values("user_id"))
         | Q(pk__in=_recently_affected(ids, since).values("user_id"))
         | Q(pk__in=_room_members(ids).values("user_id"))
     )
+    if change is not None:
+        concerned |= Q(pk__in=ChangeWatcher.objects.filter(change=change).values("user_id"))
+    people = User.objects.filter(is_active=True).filter(concerned)
     if is_restricted(services):
         # A subquery, not a join on roles: a join would repeat people with several roles.
         people = people.filter(pk__in=User.objects.filter(staff_condition()).values("pk"))

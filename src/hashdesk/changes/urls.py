@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from hashdesk.changes import feed_views, plan_views, views
+from hashdesk.changes import feed_views, plan_views, views, watch_views
 
 app_name = "changes"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -18,4 +18,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<str:number>/edit/", plan_views.edit_change, name="edit"),
     path("<str:number>/transition/", plan_views.transition, name="transition"),
     path("<str:number>/decide/", plan_views.decide, name="decide"),
+    path("<str:number>/watch/", watch_views.watch, name="watch"),
 ]

@@ -25,6 +25,7 @@ from hashdesk.changes import approvals, checks, conflicts, correlation
 from hashdesk.changes import forms as change_forms
 from hashdesk.changes.choices import ChangeState
 from hashdesk.changes.models import Approval, CalendarFeed, Change, ChangeCheck
+from hashdesk.changes.watching import is_watching
 from hashdesk.core.errors import DomainError
 from hashdesk.core.visibility import is_staff, visible_to
 from hashdesk.web.forms import ShellForm, raise_if_forbidden
@@ -102,6 +103,7 @@ def change_page(
         "affected": affected,
         "is_staff": is_staff(user),
         "checks": checks.check_counts(change),
+        "watching": is_watching(user, change),
         "now": timezone.now(),
         # "Did this break anything for you?", for 24 hours after the change, once a person.
         "check_form": (bound.get("check") if bound and "check" in bound else CheckForm())

@@ -373,6 +373,10 @@ def _store(
     )
     publish_message(message, "create")
     _tell_mentioned(message, room, found, person)
+    # Live-help members who are away hear of it (throttled; chat.offline_notices).
+    from hashdesk.chat.offline_notices import tell_absent_members
+
+    tell_absent_members(message, room, person, found)
     return message
 
 

@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import random
+import smtplib
 import time
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.exceptions import ValidationError
+from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -70,6 +75,35 @@ def registered_channels() -> frozenset[str]:
 class PermanentDeliveryError(Exception):
     """Raised by a handler when retrying cannot help (a refused address, a disabled webhook):
     the message is marked failed at once, visible in the delivery log, and can be resent."""
+
+
+# --- Batches ------------------------------------------------------------------------------------
+# A handler may keep something open for the rows of one deliver_due batch (the email handler
+# keeps one SMTP connection for all the mails of a batch); the hooks registered here release it
+# when the batch ends, whatever happened in it.
+
+_batch_end_hooks: list[Callable[[], None]] = []
+_in_batch: ContextVar[bool] = ContextVar("hashdesk_outbox_in_batch", default=False)
+
+
+def on_batch_end(hook: Callable[[], None]) -> Callable[[], None]:
+    """Run ``hook`` after every :func:`deliver_due` batch, in the delivering thread."""
+    if hook not in _batch_end_hooks:
+        _batch_end_hooks.append(hook)
+    return hook
+
+
+def in_batch() -> bool:
+    """Whether the current thread is inside a :func:`deliver_due` batch."""
+    return _in_batch.get()
+
+
+def _end_batch() -> None:
+    for hook in _batch_end_hooks:
+        try:
+            hook()
+        except Exception:  # a hook that fails must not hide the batch's outcome
+            log.exception("outbox batch-end hook failed", hook=getattr(hook, "__name__", "?"))
 
 
 @dataclass(frozen=True)
@@ -284,18 +318,23 @@ def deliver_due(*, limit: int = 50, now: datetime | None = None) -> DeliveryRepo
     moment = now or timezone.now()
     report = DeliveryReport()
     claimed = _claim(moment, limit)
-    for message in OutboxMessage.objects.filter(id__in=claimed).order_by("id"):
-        started = time.perf_counter()
-        error, permanent = _attempt(message)
-        duration_ms = int((time.perf_counter() - started) * 1000)
-        outcome = _record(
-            message,
-            error=error,
-            duration_ms=duration_ms,
-            now=now or timezone.now(),
-            permanent=permanent,
-        )
-        getattr(report, outcome).append(message.pk)
+    batch = _in_batch.set(True)
+    try:
+        for message in OutboxMessage.objects.filter(id__in=claimed).order_by("id"):
+            started = time.perf_counter()
+            error, permanent = _attempt(message)
+            duration_ms = int((time.perf_counter() - started) * 1000)
+            outcome = _record(
+                message,
+                error=error,
+                duration_ms=duration_ms,
+                now=now or timezone.now(),
+                permanent=permanent,
+            )
+            getattr(report, outcome).append(message.pk)
+    finally:
+        _in_batch.reset(batch)
+        _end_batch()
     return report
 
 
@@ -335,23 +374,126 @@ def message_id_for(idempotency_key: str) -> str:
     return f"<{digest}@{domain}>"
 
 
-@delivery_handler("email")
-def deliver_email(payload: dict[str, Any], idempotency_key: str) -> None:
-    """Send one mail through Django's configured backend (SMTP in production).
+class MailDeferred(Exception):
+    """The mail server answered "not now" (4xx): the outbox tries again later."""
 
-    Payload: ``to`` (list), ``subject``, ``text``, optional ``html``, ``reply_to`` (list),
-    ``headers`` (dict).
-    """
+
+# The SMTP connection of the current batch (one per delivering thread), opened by the first mail
+# and closed when the batch ends: ten thousand mails are one SMTP session, not ten thousand.
+_batch_mail: ContextVar[BaseEmailBackend | None] = ContextVar(
+    "hashdesk_outbox_mail_connection", default=None
+)
+
+
+@on_batch_end
+def close_batch_mail_connection() -> None:
+    backend = _batch_mail.get()
+    _batch_mail.set(None)
+    if backend is not None:
+        try:
+            backend.close()
+        except Exception:  # already broken: nothing left to close
+            log.debug("closing the batch's mail connection failed", exc_info=True)
+
+
+def _smtp_words(message: bytes | str) -> str:
+    text = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+    return " ".join(text.split())
+
+
+def _smtp_refusal(exc: smtplib.SMTPException) -> Exception | None:
+    """What an SMTP answer means for the outbox: permanent (5xx on RCPT or DATA, in the
+    server's words), deferred (4xx), or None for anything else (retried as it is)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
+        words = "; ".join(
+            f"{address}: {code} {_smtp_words(text)}"
+            for address, (code, text) in exc.recipients.items()
+        )
+        if all(code >= 500 for code, _ in exc.recipients.values()):
+            return PermanentDeliveryError(f"The mail server refused the recipient ({words}).")
+        return MailDeferred(f"The mail server deferred the recipient ({words}).")
+    if isinstance(exc, smtplib.SMTPDataError):
+        words = f"{exc.smtp_code} {_smtp_words(exc.smtp_error)}"
+        if exc.smtp_code >= 500:
+            return PermanentDeliveryError(f"The mail server refused the message ({words}).")
+        return MailDeferred(f"The mail server deferred the message ({words}).")
+    return None
+
+
+def _send_mail(backend: BaseEmailBackend, mail: EmailMultiAlternatives) -> None:
+    try:
+        backend.send_messages([mail])
+    except BadHeaderError as exc:
+        raise PermanentDeliveryError(f"The mail has a malformed header: {exc}") from exc
+    except smtplib.SMTPException as exc:
+        meaning = _smtp_refusal(exc)
+        if meaning is not None:
+            raise meaning from exc
+        raise
+
+
+def _send_in_batch(mail: EmailMultiAlternatives) -> None:
+    """Send on the batch's connection; a connection the server dropped after earlier mails is
+    replaced once (servers close idle or long sessions), any other failure is the mail's."""
+    for fresh_only in (False, True):
+        backend = _batch_mail.get()
+        reused = backend is not None
+        if backend is None:
+            backend = get_connection(fail_silently=False)
+            backend.open()  # opened here, so send_messages leaves it open for the next mail
+            _batch_mail.set(backend)
+        try:
+            _send_mail(backend, mail)
+            return
+        except (PermanentDeliveryError, MailDeferred):
+            raise  # the server answered (and reset the transaction): the connection is fine
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            close_batch_mail_connection()
+            if not reused or fresh_only:
+                raise
+        except BaseException:
+            close_batch_mail_connection()
+            raise
+
+
+def _mail_from(payload: dict[str, Any], idempotency_key: str) -> EmailMultiAlternatives:
+    recipients = [str(address).strip() for address in payload.get("to") or []]
+    if not recipients:
+        raise PermanentDeliveryError("The mail has no recipient.")
+    for address in recipients:
+        try:
+            validate_email(address)
+        except ValidationError as exc:
+            raise PermanentDeliveryError(
+                f"{address!r} is not a valid email address; nothing was sent."
+            ) from exc
     headers = {str(k): str(v) for k, v in (payload.get("headers") or {}).items()}
     headers["Message-ID"] = message_id_for(idempotency_key)
     mail = EmailMultiAlternatives(
         subject=str(payload["subject"]),
         body=str(payload.get("text", "")),
         from_email=payload.get("from") or settings.DEFAULT_FROM_EMAIL,
-        to=list(payload["to"]),
+        to=recipients,
         reply_to=list(payload.get("reply_to") or []),
         headers=headers,
     )
     if payload.get("html"):
         mail.attach_alternative(str(payload["html"]), "text/html")
-    mail.send(fail_silently=False)
+    return mail
+
+
+@delivery_handler("email")
+def deliver_email(payload: dict[str, Any], idempotency_key: str) -> None:
+    """Send one mail through Django's configured backend (SMTP in production).
+
+    Payload: ``to`` (list), ``subject``, ``text``, optional ``html``, ``reply_to`` (list),
+    ``headers`` (dict), ``from``. An invalid address fails at once without reaching the server;
+    so does a 5xx refusal of the recipient or the message (PermanentDeliveryError, with the
+    server's words). 4xx answers and connection failures are retried by the outbox. Inside a
+    :func:`deliver_due` batch every mail goes over one SMTP connection.
+    """
+    mail = _mail_from(payload, idempotency_key)
+    if in_batch():
+        _send_in_batch(mail)
+    else:
+        _send_mail(get_connection(fail_silently=False), mail)

@@ -203,5 +203,24 @@ def can_plan_changes(user: Viewer) -> bool:
     return is_staff(user)
 
 
+def can_manage_chat_tools(user: Viewer) -> bool:
+    """Administrators configure the chat tools that announce to channels (docs/notifications.md)."""
+    return is_administrator(user)
+
+
 def can_read_audit(user: Viewer) -> bool:
     return is_signed_in(user) and user.has_perm("audit.view_auditentry")
+
+
+def can_view_delivery_log(user: Viewer) -> bool:
+    """The delivery log of everyone (what was sent to whom, and what failed): administrators,
+    through the role's ``core.view_outboxmessage``. Everyone else sees their own deliveries."""
+    return is_signed_in(user) and user.has_perm("core.view_outboxmessage")
+
+
+def deliveries_visible(user: Viewer) -> Q:
+    """The outbox rows ``user`` may see in the delivery log (registered by notify.delivery_log):
+    every row for those with the permission, the rows addressed to them for everyone else."""
+    if can_view_delivery_log(user):
+        return Q()
+    return Q(recipient_id=user.pk) if is_signed_in(user) else Q(pk__in=[])

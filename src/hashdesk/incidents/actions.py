@@ -506,6 +506,14 @@ def do_transition(
                 title=f"Resolved: {incident.number} {incident.title}",
                 body=excerpt(incident.resolution_notes),
             )
+            from hashdesk.incidents.announcements import announce_incident, resolution_key
+
+            announce_incident(
+                incident,
+                "incident.resolved",
+                key=resolution_key(incident),
+                body=incident.resolution_notes,
+            )
     return incident
 
 
@@ -694,6 +702,14 @@ def do_add_update(actor: User, incident: Incident, *, body: str, public: bool) -
             kind="incident.update",
             title=f"Update on {incident.number}: {incident.title}",
             body=excerpt(entry.body),  # the redacted text, never what was typed
+        )
+        from hashdesk.incidents.announcements import announce_incident
+
+        announce_incident(
+            incident,
+            "incident.update",
+            key=f"incident:{incident.pk}:update:{entry.pk}",
+            body=entry.body,
         )
     return entry
 

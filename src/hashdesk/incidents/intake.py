@@ -123,6 +123,10 @@ def do_create_incidents(
         from hashdesk.problems.hooks import incidents_created
 
         incidents_created(batch.incidents)
+        # Status page subscribers and chat tools hear of those the status page shows.
+        from hashdesk.incidents.announcements import announce_opened
+
+        announce_opened(batch.incidents)
     return batch.incidents
 
 
@@ -220,6 +224,10 @@ class _Batch:
 
         written = list(incidents)
         transaction.on_commit(lambda: index_many("incident", written), robust=True)
+        # Nor does the status page hear of them: tell it (status/hooks.py).
+        from hashdesk.status.hooks import status_changed
+
+        status_changed()
         AffectedUser.objects.bulk_create(self.affected)
         IncidentFollower.objects.bulk_create(self.followers)
         if self.priority_changes:

@@ -3,8 +3,9 @@
 Staff declare a major incident with a reason and a commander, who owes an official update every
 ``update_cadence_minutes``. Each declaration, official update, stand-down and resolution is
 announced as a ``major_incident`` event on the streams :func:`major_streams` chooses — the hooks
-for the status page, the wall and chat tools — and reaches the affected people and followers as
-notifications. The minute task reminds commanders whose next update is due.
+for the status page, the wall and chat tools — and reaches the affected people, the followers
+and the subscribers of the announced services as notifications (``notices.major_audience``).
+The minute task reminds commanders whose next update is due.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from hashdesk.incidents.actions import (
     incident_snapshot,
     scrub,
 )
+from hashdesk.incidents.announcements import announce_incident, resolution_key
 from hashdesk.incidents.choices import OPEN_STATES, ImpactSource, Level, TimelineKind
 from hashdesk.incidents.events import MajorIncidentEvent
 from hashdesk.incidents.linking import incident_url, is_confidential
@@ -48,7 +50,7 @@ from hashdesk.incidents.models import (
     Incident,
     TimelineEntry,
 )
-from hashdesk.incidents.notices import excerpt, tell_involved
+from hashdesk.incidents.notices import excerpt, tell_major_audience
 from hashdesk.incidents.priority import priority_for
 from hashdesk.notify.actions import do_notify
 
@@ -154,7 +156,8 @@ def major_summary(incident: Incident) -> dict[str, Any]:
     }
 
 
-def _announce(incident: Incident, op: str, *, entry: TimelineEntry | None = None) -> None:
+def _announce(incident: Incident, op: str, *, entry: TimelineEntry | None = None) -> list[int]:
+    """Publish the major-incident event; returns the announced services (own, then dependents)."""
     service_ids = announced_service_ids(incident)
     send_event(
         MajorIncidentEvent(
@@ -165,6 +168,7 @@ def _announce(incident: Incident, op: str, *, entry: TimelineEntry | None = None
         ),
         streams=major_streams(incident, service_ids),
     )
+    return service_ids
 
 
 def _check_cadence(minutes: int) -> int:
@@ -289,7 +293,15 @@ def do_declare_major(
         after={**incident_snapshot(incident), "commander_id": commander.pk, "cadence": cadence},
     )
     _publish(incident, "major", entry=entry)
-    _announce(incident, "declared", entry=entry)
+    service_ids = _announce(incident, "declared", entry=entry)
+    # Status page subscribers and chat tools (incidents/announcements.py).
+    announce_incident(
+        incident,
+        "incident.major_declared",
+        key=f"incident:{incident.pk}:major:{entry.pk}",
+        body=entry.body,
+        service_ids=service_ids,
+    )
     from hashdesk.wall.actions import publish_official_update
 
     publish_official_update(incident, entry)
@@ -297,6 +309,15 @@ def do_declare_major(
     from hashdesk.chat.war_rooms import open_war_room
 
     open_war_room(incident, actor)
+    # Everyone affected and following, and the subscribers of every announced service.
+    tell_major_audience(
+        incident,
+        actor,
+        service_ids,
+        kind="incident.major_declared",
+        title=f"Major incident {incident.number}: {incident.title}",
+        body=excerpt(text),
+    )
     if actor is None or commander.pk != actor.pk:
         do_notify(
             commander,
@@ -340,7 +361,14 @@ def do_post_official_update(actor: User | None, incident: Incident, *, body: str
         after={"entry_id": entry.pk, "next_update_due_at": incident.next_update_due_at},
     )
     _publish(incident, "timeline", entry=entry)
-    _announce(incident, "update", entry=entry)
+    service_ids = _announce(incident, "update", entry=entry)
+    announce_incident(
+        incident,
+        "incident.official_update",
+        key=f"incident:{incident.pk}:major:{entry.pk}",
+        body=entry.body,
+        service_ids=service_ids,
+    )
     # Shown on the service's wall timeline as an official post (docs/wall.md).
     from hashdesk.wall.actions import publish_official_update
 
@@ -348,9 +376,10 @@ def do_post_official_update(actor: User | None, incident: Incident, *, body: str
     from hashdesk.chat.war_rooms import mirror_official_update
 
     mirror_official_update(incident, entry)
-    tell_involved(
+    tell_major_audience(
         incident,
         actor,
+        service_ids,
         kind="incident.official_update",
         title=f"Update on {incident.number}: {incident.title}",
         body=excerpt(entry.body),
@@ -417,13 +446,21 @@ def announce_major_resolution(incident: Incident) -> None:
     """
     if not incident.is_major:
         return
-    _announce(incident, "resolved")
+    service_ids = _announce(incident, "resolved")
+    announce_incident(
+        incident,
+        "incident.major_resolved",
+        key=resolution_key(incident, major=True),
+        body=incident.resolution_notes,
+        service_ids=service_ids,
+    )
     from hashdesk.chat.war_rooms import tell_war_room
 
     tell_war_room(incident, f"{incident.number} is resolved.")
-    tell_involved(
+    tell_major_audience(
         incident,
         None,
+        service_ids,
         kind="incident.major_resolved",
         title=f"Resolved: {incident.number} {incident.title}",
         body=excerpt(incident.resolution_notes),

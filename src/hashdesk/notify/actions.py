@@ -1,4 +1,4 @@
-"""Creating and reading in-app notifications."""
+"""Creating and reading notifications: the in-app record, then every other channel."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.utils import timezone
 from hashdesk.accounts.models import User
 from hashdesk.core import streams
 from hashdesk.core.events import send_event, send_events
+from hashdesk.notify.dispatch import dispatch
 from hashdesk.notify.events import NotificationEvent
 from hashdesk.notify.models import Notification
 
@@ -32,22 +33,13 @@ def unread_count(user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
-@transaction.atomic
 def do_notify(
     recipient: User, *, kind: str, title: str, body: str = "", url: str = ""
 ) -> Notification:
-    notification = Notification.objects.create(
-        recipient=recipient, kind=kind, title=title[:200], body=body, url=url[:500]
-    )
-    send_event(
-        NotificationEvent(
-            op="create",
-            notification=notification_summary(notification),
-            unread_count=unread_count(recipient),
-        ),
-        streams=[streams.user(recipient.pk)],
-    )
-    return notification
+    """One notification to one person (through :func:`do_send_notices`, like every other)."""
+    return do_send_notices(
+        [Notice(recipient=recipient, kind=kind, title=title, body=body, url=url)]
+    )[0]
 
 
 @dataclass(frozen=True)
@@ -72,8 +64,10 @@ def do_notify_many(
 
 
 def do_send_notices(notices: Iterable[Notice]) -> list[Notification]:
-    """Different notices to different people at a constant number of queries, however many:
-    one insert of the notifications, one count of unread ones, one insert of the events.
+    """THE way every notification of the product is sent: different notices to different
+    people at a constant number of queries, however many — one insert of the notifications,
+    one count of unread ones, one insert of the events, then the dispatch to each person's
+    email, webhooks and chat tool (hashdesk.notify.dispatch) in the same transaction.
     A batch of posts that each mention someone tells everyone in one go."""
     pending = list(notices)
     if not pending:
@@ -113,6 +107,7 @@ def _send(pending: list[Notice]) -> list[Notification]:
         )
         for notification in notifications
     )
+    dispatch(notifications)
     return notifications
 
 

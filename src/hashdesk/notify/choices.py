@@ -35,9 +35,11 @@ class Category(models.TextChoices):
     ACCOUNT = "account", "My account"
 
 
-# Longest prefix wins: "incident.major_update_due" is MAJOR, "incident.update" is INCIDENTS.
+# The first matching prefix wins: "incident.major_update_due" is MAJOR, "incident.update" is
+# INCIDENTS. Official updates are posted on major incidents only, so they are MAJOR too.
 _PREFIXES: tuple[tuple[str, Category], ...] = (
     ("incident.major_", Category.MAJOR),
+    ("incident.official_update", Category.MAJOR),
     ("incident.", Category.INCIDENTS),
     ("change.", Category.CHANGES),
     ("problem.", Category.PROBLEMS),
@@ -48,6 +50,7 @@ _PREFIXES: tuple[tuple[str, Category], ...] = (
     ("wall.", Category.KNOWLEDGE),
     ("account.", Category.ACCOUNT),
     ("webhook.", Category.ACCOUNT),
+    ("chattool.", Category.ACCOUNT),
 )
 
 

@@ -25,11 +25,19 @@ PAGE_SIZE = 50
 @live_page
 def notification_list(request: HttpRequest) -> HttpResponse:
     notifications = visible_to(request.user, Notification.objects.all())
+    unread_only = request.GET.get("unread") == "1"
+    if unread_only:
+        notifications = notifications.filter(read_at__isnull=True)
     page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "notify/list.html",
-        {"page": page, "unread": unread_count(current_user(request))},
+        {
+            "page": page,
+            "unread": unread_count(current_user(request)),
+            "unread_only": unread_only,
+            "query_string": "unread=1" if unread_only else "",
+        },
     )
 
 

@@ -9,4 +9,4 @@ class StatusConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers navigation, the hooks that keep the page current, and the huey tasks.
-        from hashdesk.status import hooks, navigation, tasks  # noqa: F401
+        from hashdesk.status import hooks, navigation, subscribers, tasks  # noqa: F401

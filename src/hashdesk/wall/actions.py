@@ -343,6 +343,47 @@ def mention_notices(post: Post, recipients: Sequence[User], actor: User) -> list
     ]
 
 
+def reply_notices(
+    posts: Sequence[Post], author: User, mentioned: set[tuple[int, int]]
+) -> list[Notice]:
+    """What the authors of the posts that ``posts`` reply to are told ("wall.reply"), one notice
+    a reply: never for a reply to oneself, never when the reply already mentions them (their
+    mention notice says it: ``mentioned`` holds the (person, post) pairs told so), and only
+    when they may read the reply. A query for the authors and one per author for visibility."""
+    replies = [
+        post
+        for post in posts
+        if post.reply_to is not None
+        and post.moderation == ModerationState.VISIBLE
+        and post.reply_to.author_id != author.pk
+        and (post.reply_to.author_id, post.pk) not in mentioned
+    ]
+    if not replies:
+        return []
+    people = User.objects.filter(is_active=True).in_bulk(
+        {post.reply_to.author_id for post in replies if post.reply_to is not None}
+    )
+    readable: set[tuple[int, int]] = set()
+    for person in people.values():
+        theirs = [
+            p.pk for p in replies if p.reply_to is not None and p.reply_to.author_id == person.pk
+        ]
+        seen = visible_to(person, Post.objects.filter(pk__in=theirs)).values_list("pk", flat=True)
+        readable.update((person.pk, pk) for pk in seen)
+    title = f"{author.display_name} replied to your post"
+    return [
+        Notice(
+            recipient=people[post.reply_to.author_id],
+            kind="wall.reply",
+            title=title,
+            body=post.body[:280],
+            url=POST_URL.format(pk=post.pk),
+        )
+        for post in replies
+        if post.reply_to is not None and (post.reply_to.author_id, post.pk) in readable
+    ]
+
+
 def _notify_moderators(post: Post) -> None:
     from hashdesk.incidents.major import staff_people
 
@@ -726,6 +767,9 @@ def do_approve_held_post(moderator: User | None, post: Post) -> Post:
     )
     if post.deleted_at is None:
         _notify_mentions(post, post.mentions.all(), post.author)
+        # A held reply tells the post's author now (unless it named them: one notice).
+        named = {(pk, post.pk) for pk in post.mentions.values_list("pk", flat=True)}
+        do_send_notices(reply_notices([post], post.author, named))
     return post
 
 

@@ -46,6 +46,7 @@ from hashdesk.wall.actions import (
     mention_notices,
     post_snapshot,
     post_streams,
+    reply_notices,
     watched_patterns,
 )
 from hashdesk.wall.choices import ModerationState, PostKind, PostVisibility, WatchedWordAction
@@ -346,7 +347,7 @@ class _Batch:
         for person, post_ids in named.values():
             seen = visible_to(person, Post.objects.filter(pk__in=post_ids))
             readable.update((person.pk, pk) for pk in seen.values_list("pk", flat=True))
-        do_send_notices(
+        notices = [
             notice
             for item in self.prepared
             for notice in mention_notices(
@@ -358,7 +359,10 @@ class _Batch:
                 ],
                 author,
             )
-        )
+        ]
+        # A reply tells the author of the post it answers, in the same insert (wall.reply).
+        notices += reply_notices(self.posts, author, readable)
+        do_send_notices(notices)
 
 
 def _visible_parents(author: User, items: Sequence[NewPost]) -> dict[int, Post]:
