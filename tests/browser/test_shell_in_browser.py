@@ -54,11 +54,16 @@ def test_a_signed_in_tour_of_every_page_has_no_console_errors(
         "/chat/",
         "/status/",
         "/catalogue/",
-        "/accounts/teams/",
-        "/accounts/people/",
     ]
     pages = [
         *paths,
+        "/accounts/teams/",
+        "/accounts/people/",
+        "/notifications/webhooks/",
+        "/notifications/deliveries/",
+        "/notifications/chat-tools/",
+        "/notifications/preferences/",
+        "/notifications/subscriptions/",
         f"/catalogue/{catalogue.slug}/",
         "/catalogue/vpn/dependencies/",
         "/catalogue/vpn/edit/",

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from hashdesk.audit.models import AuditEntry
-from hashdesk.notify.choices import Category, Channel, Digest
+from hashdesk.notify.choices import Category, Channel, Digest, category_of
 from hashdesk.notify.models import NotificationPreference, NotificationSettings
 from hashdesk.notify.preferences import (
     DEFAULTS,
@@ -313,3 +313,29 @@ def test_api_refuses_bad_input_with_problem_details(requester, payload, field):
     assert field in {error["field"] for error in response.json()["errors"]}
     assert not NotificationPreference.objects.exists()
     assert not NotificationSettings.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "category"),
+    [
+        ("incident.major_declared", Category.MAJOR),
+        ("incident.official_update", Category.MAJOR),
+        ("incident.update", Category.INCIDENTS),
+        ("insights.burst", Category.INCIDENTS),
+        ("change.start", Category.CHANGES),
+        ("known_error", Category.PROBLEMS),
+        ("problem.recurrence", Category.PROBLEMS),
+        ("wall.mention", Category.MENTIONS),
+        ("wall.reply", Category.MENTIONS),
+        ("chat.mention", Category.MENTIONS),
+        ("chat.message", Category.CHAT),
+        ("wall.reputation", Category.KNOWLEDGE),
+        ("knowledge.review_due", Category.KNOWLEDGE),
+        ("account.token_created", Category.ACCOUNT),
+        ("webhook.disabled", Category.ACCOUNT),
+    ],
+)
+def test_every_kind_the_product_sends_falls_in_its_category(kind: str, category: str) -> None:
+    # Unknown kinds fall back to "My account" (emailed by default): each source's kind is
+    # listed here so that a new one is placed on purpose.
+    assert category_of(kind) == category

@@ -37,9 +37,31 @@ def test_home_greets_the_person_and_shows_only_built_sections(
     nav = [link.label for link in response.context["shell"].nav]
     assert nav == [
         "Home", "Wall", "Incidents", "Problems", "Changes", "Knowledge", "Insights", "Chat",
-        "Status", "Catalogue", "Teams",
+        "Status", "Catalogue",
     ]  # fmt: skip
+    # Teams, webhooks and the delivery log are in the account menu, not the row of sections.
+    account = [link.label for link in response.context["shell"].account_links]
+    assert account == ["Teams", "Webhooks", "Delivery log"]
     assert 'aria-current="page"' in html
+
+
+def test_administration_is_in_the_account_menu_of_administrators_only(
+    browser_for: Any, requester: Any, administrator: Any
+) -> None:
+    def account_menu(person: Any) -> list[str]:
+        response = browser_for(person).get("/")
+        return [link.label for link in response.context["shell"].account_links]
+
+    assert account_menu(administrator) == [
+        "Teams",
+        "People",
+        "Webhooks",
+        "Delivery log",
+        "Chat tools",
+    ]
+    assert account_menu(requester) == ["Teams", "Webhooks", "Delivery log"]
+    html = browser_for(administrator).get("/").content.decode()
+    assert 'href="/notifications/chat-tools/"' in html
 
 
 def test_a_registered_entry_appears_only_for_people_it_allows(

@@ -1,7 +1,7 @@
-"""The people and teams entries of the primary navigation (hashdesk.web.navigation)."""
+"""The people and teams entries of the account menu (hashdesk.web.navigation)."""
 
 from hashdesk.core.visibility import can_manage_people
-from hashdesk.web.navigation import NavEntry, register
+from hashdesk.web.navigation import ACCOUNT, NavEntry, register
 
 register(
     NavEntry(
@@ -11,6 +11,11 @@ register(
         icon="user",
         order=100,
         allowed=can_manage_people,
+        menu=ACCOUNT,
     )
 )
-register(NavEntry(key="teams", label="Teams", url_name="accounts:teams", icon="people", order=95))
+register(
+    NavEntry(
+        key="teams", label="Teams", url_name="accounts:teams", icon="people", order=95, menu=ACCOUNT
+    )
+)

@@ -43,8 +43,13 @@ _PREFIXES: tuple[tuple[str, Category], ...] = (
     ("incident.", Category.INCIDENTS),
     ("change.", Category.CHANGES),
     ("problem.", Category.PROBLEMS),
+    # A published known error's workaround, told to the people its incidents affect.
+    ("known_error", Category.PROBLEMS),
+    # A probable incident raised by the burst detector, told to the service's team.
+    ("insights.", Category.INCIDENTS),
     ("wall.mention", Category.MENTIONS),
     ("wall.reply", Category.MENTIONS),
+    ("chat.mention", Category.MENTIONS),
     ("chat.", Category.CHAT),
     ("knowledge.", Category.KNOWLEDGE),
     ("wall.", Category.KNOWLEDGE),

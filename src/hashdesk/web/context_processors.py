@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from hashdesk.core.visibility import is_signed_in, visible_to
 from hashdesk.notify.models import Notification
 from hashdesk.web.live import last_event_id
-from hashdesk.web.navigation import NavLink, links_for
+from hashdesk.web.navigation import ACCOUNT, NavLink, links_for
 
 # How many notifications the bell menu lists; the rest are on the notifications page.
 MENU_NOTIFICATIONS = 8
@@ -31,6 +31,10 @@ class Shell:
     @cached_property
     def nav(self) -> list[NavLink]:
         return links_for(self.request)
+
+    @cached_property
+    def account_links(self) -> list[NavLink]:
+        return links_for(self.request, ACCOUNT)
 
     def _notifications(self) -> Any:
         return visible_to(self.request.user, Notification.objects.all())

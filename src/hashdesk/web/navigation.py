@@ -18,6 +18,9 @@ from django.urls import reverse
 
 from hashdesk.core.visibility import Viewer, is_signed_in
 
+PRIMARY = "primary"
+ACCOUNT = "account"
+
 
 @dataclass(frozen=True)
 class NavEntry:
@@ -35,6 +38,9 @@ class NavEntry:
     icon: str
     order: int
     allowed: Callable[[Viewer], bool] = is_signed_in
+    # PRIMARY is the header's row of sections; ACCOUNT is the account menu, for pages about
+    # one's own settings and for administration, so the sections keep to one row on a desktop.
+    menu: str = "primary"
 
     def url(self) -> str:
         return reverse(self.url_name)
@@ -69,12 +75,13 @@ def _is_current(url: str, path: str) -> bool:
     return path == url if url == "/" else path.startswith(url)
 
 
-def links_for(request: HttpRequest) -> list[NavLink]:
-    """The entries ``request.user`` may see, in order, with the current section marked."""
+def links_for(request: HttpRequest, menu: str = PRIMARY) -> list[NavLink]:
+    """The entries of ``menu`` that ``request.user`` may see, in order, with the current
+    section marked."""
     user = getattr(request, "user", None)
     links = []
     for entry in registered():
-        if not entry.allowed(user):
+        if entry.menu != menu or not entry.allowed(user):
             continue
         url = entry.url()
         links.append(
