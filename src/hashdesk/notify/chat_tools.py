@@ -26,10 +26,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from hashdesk.accounts.choices import Role
 from hashdesk.accounts.models import User
 from hashdesk.audit import trail
 from hashdesk.catalog.choices import Visibility
@@ -38,7 +37,7 @@ from hashdesk.core.errors import Conflict, Forbidden, ValidationFailed
 from hashdesk.core.http import OutboundRefused, check_destination
 from hashdesk.core.logging import get_logger
 from hashdesk.core.outbox import Delivery, PermanentDeliveryError, delivery_handler, enqueue_many
-from hashdesk.core.visibility import can_manage_chat_tools
+from hashdesk.core.visibility import administrator_condition, can_manage_chat_tools
 from hashdesk.notify.announcements import Announcement, announcement_receiver
 from hashdesk.notify.choices import Category, category_of
 from hashdesk.notify.models import ChatTool, Notification
@@ -453,11 +452,7 @@ def compose(payload: dict[str, Any]) -> tuple[str, str]:
 
 
 def _administrators() -> list[User]:
-    return list(
-        User.objects.filter(
-            Q(is_superuser=True) | Q(groups__name=str(Role.ADMINISTRATOR)), is_active=True
-        ).distinct()
-    )
+    return list(User.objects.filter(administrator_condition()).distinct())
 
 
 def _record_success(tool_id: int) -> None:
