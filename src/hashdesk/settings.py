@@ -79,6 +79,13 @@ INSTALLED_APPS = [
     "hashdesk.insights",
     "hashdesk.search",
     "hashdesk.status",
+    "oauth2_provider",
+    "hashdesk.integrations.mail",
+    "hashdesk.integrations.alertmanager",
+    "hashdesk.integrations.mastodon",
+    "hashdesk.integrations.slack",
+    "hashdesk.integrations.oidc",
+    "hashdesk.integrations.transfer",
     "hashdesk.web",
 ]
 

@@ -17,5 +17,7 @@ urlpatterns = [
     path("insights/", include("hashdesk.insights.urls")),
     path("search/", include("hashdesk.search.urls")),
     path("status/", include("hashdesk.status.urls")),
+    path("integrations/", include("hashdesk.integrations.urls")),
+    path("mastodon/", include("hashdesk.integrations.mastodon.urls")),
     path("", include("hashdesk.web.urls")),
 ]

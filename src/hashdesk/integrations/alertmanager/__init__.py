@@ -1,0 +1,1 @@
+"""Prometheus Alertmanager (docs/integrations/alertmanager.md)."""

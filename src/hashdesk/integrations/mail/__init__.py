@@ -1,0 +1,1 @@
+"""Inbound email (docs/integrations/mail.md)."""

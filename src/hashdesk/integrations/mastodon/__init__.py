@@ -1,0 +1,1 @@
+"""Mastodon client API (docs/integrations/mastodon.md)."""

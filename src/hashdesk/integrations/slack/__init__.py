@@ -1,0 +1,1 @@
+"""Slack-compatible incoming webhooks (docs/integrations/slack.md)."""
