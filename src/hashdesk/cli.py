@@ -154,6 +154,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         ChildSpec("events", _python_module("hashdesk.cli", "events"), env=env),
         ChildSpec("worker", _python_module("hashdesk.cli", "worker"), env=env),
     ]
+    if settings.SMTPD_IN_RUN:
+        children.append(ChildSpec("smtpd", _python_module("hashdesk.cli", "smtpd"), env=env))
     _say("")
     _say(f"Hashdesk is starting on {settings.PUBLIC_URL}")
     _say(
@@ -215,6 +217,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_smtpd(args: argparse.Namespace) -> int:
+    """Only the inbound mail listener (docs/integrations/mail.md)."""
+    _setup_django()
+    from hashdesk.integrations.mail.smtpd import serve
+
+    serve(args.host, args.port)
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import call_command
@@ -246,6 +257,13 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 1
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    _setup_django()
+    from hashdesk.integrations.transfer.command import run_import
+
+    return run_import(args)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -368,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("events", cmd_events, "Serve live updates (the WebSocket event server).")
     worker = add("worker", cmd_worker, "Run background tasks and the periodic scheduler.")
     worker.add_argument("--threads", type=int, help="worker threads (HASHDESK_WORKER_THREADS)")
+    smtpd = add("smtpd", cmd_smtpd, "Receive mail: new incidents and replies (aiosmtpd).")
+    smtpd.add_argument("--host", help="listen address (HASHDESK_SMTPD_HOST)")
+    smtpd.add_argument("--port", type=int, help="port (HASHDESK_SMTPD_PORT)")
     migrate = add("migrate", cmd_migrate, "Apply database migrations.")
     migrate.add_argument("-v", "--verbosity", type=int, default=1, choices=[0, 1, 2, 3])
     demo = add("demo", cmd_demo, "Load the demo organisation (idempotent).")
@@ -435,6 +456,19 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_arguments(sub)
         sub.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
         sub.set_defaults(handler=module.run)
+
+    importing = add(
+        "import",
+        cmd_import,
+        "Import services, people or historical incidents from a CSV or JSON file, all or "
+        "nothing (docs/integrations/transfer.md).",
+    )
+    importing.add_argument("kind", choices=["services", "people", "incidents"])
+    importing.add_argument("file", help="a .csv or .json file (UTF-8)")
+    importing.add_argument(
+        "--dry-run", action="store_true", help="check every row and change nothing"
+    )
+    importing.add_argument("--format", choices=["csv", "json"], help="default: from the name")
 
     manage = add("manage", cmd_manage, "Run a Django management command.")
     manage.add_argument("arguments", nargs=argparse.REMAINDER, help="command and its options")

@@ -184,6 +184,14 @@ EVENTS_PUBLIC_URL = env_str(
 # In the embedded mode web processes wake the event server over this local UDP port.
 EVENT_NOTIFY_PORT = env_int("HASHDESK_EVENT_NOTIFY_PORT", EVENT_SERVER_PORT + 1000)
 EVENT_RETENTION_HOURS = env_int("HASHDESK_EVENT_RETENTION_HOURS", 72)
+# The Mastodon streaming API (SSE) served by the event server process on a port of its own
+# (docs/integrations/mastodon.md, "Streaming"); its URL is what /api/v1/instance reports.
+MASTODON_STREAMING_PORT = env_int("HASHDESK_MASTODON_STREAMING_PORT", EVENT_SERVER_PORT + 1)
+MASTODON_STREAMING_URL = env_str(
+    "HASHDESK_MASTODON_STREAMING_URL", f"http://{EVENT_SERVER_HOST}:{MASTODON_STREAMING_PORT}"
+)
+# How often open streams check that their tokens still hold (revoked ones are closed).
+MASTODON_STREAMING_RECHECK_SECONDS = env_int("HASHDESK_MASTODON_STREAMING_RECHECK_SECONDS", 60)
 
 
 # Browser origins allowed to open a WebSocket (defaults to the public URL).
@@ -289,6 +297,20 @@ AUTH_PASSWORD_VALIDATORS = [
 SIGN_IN_MAX_FAILURES = env_int("HASHDESK_SIGN_IN_MAX_FAILURES", 5)
 SIGN_IN_LOCKOUT_MINUTES = env_int("HASHDESK_SIGN_IN_LOCKOUT_MINUTES", 15)
 API_TOKEN_MAX_DAYS = env_int("HASHDESK_API_TOKEN_MAX_DAYS", 365)
+# OpenID Connect single sign-on (docs/integrations/oidc.md); off while the issuer is unset.
+# The role map reads "provider-group=role,...": a group may be named twice for two roles.
+OIDC_ISSUER = env_str("HASHDESK_OIDC_ISSUER")
+OIDC_CLIENT_ID = env_str("HASHDESK_OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env_str("HASHDESK_OIDC_CLIENT_SECRET")
+OIDC_SCOPES = env_str("HASHDESK_OIDC_SCOPES", "openid email profile groups").split()
+OIDC_GROUPS_CLAIM = env_str("HASHDESK_OIDC_GROUPS_CLAIM", "groups")
+OIDC_ROLE_MAP = [
+    tuple(part.strip() for part in item.split("=", 1))
+    for item in env_list("HASHDESK_OIDC_ROLE_MAP", [])
+]
+OIDC_CREATE_USERS = env_bool("HASHDESK_OIDC_CREATE_USERS", True)
+OIDC_PROVIDER_NAME = env_str("HASHDESK_OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_ONLY = env_bool("HASHDESK_OIDC_ONLY", False)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -321,6 +343,43 @@ else:
     SESSION_COOKIE_NAME = "hashdesk_session"
     CSRF_COOKIE_NAME = "hashdesk_csrf"
 
+# --- Mastodon client API: OAuth 2 by django-oauth-toolkit (docs/integrations/mastodon.md) ---------
+
+
+def _mastodon_pkce_required(client_id: str) -> bool:
+    # Imported when called: settings must not load models.
+    from hashdesk.integrations.mastodon.scopes import pkce_required
+
+    return pkce_required(client_id)
+
+
+OAUTH2_PROVIDER = {
+    "SCOPES_BACKEND_CLASS": "hashdesk.integrations.mastodon.scopes.MastodonScopes",
+    "OAUTH2_VALIDATOR_CLASS": "hashdesk.integrations.mastodon.scopes.MastodonValidator",
+    # PKCE: required of public clients; checked whenever a client sends a challenge (Mastodon
+    # apps are confidential and many send none); only S256 is accepted.
+    "PKCE_REQUIRED": _mastodon_pkce_required,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    # Tokens are kept as their SHA-256 only; Mastodon's tokens are long-lived, ours last as long
+    # as a personal API token may.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": API_TOKEN_MAX_DAYS * 86400,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 600,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    # https, an app's own scheme, or http to a loopback address only (RFC 8252): checked when
+    # an app registers (mastodon.actions).
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # The issuer named in authorization responses (RFC 9207) and the RFC 8414 metadata.
+    "OIDC_ISS_ENDPOINT": f"{PUBLIC_URL}/mastodon",
+}
+# Named so migrations that point at the toolkit's (swappable) application can resolve it.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+
 # Requests larger than this are refused with 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("HASHDESK_MAX_REQUEST_BYTES", 2 * 1024 * 1024)
 
@@ -337,11 +396,16 @@ RATE_LIMITS = {
     "wall_post_batch": (env_int("HASHDESK_RATE_WALL_POST_BATCH_PER_MINUTE", 30), 60),
     # Images uploaded for wall posts (docs/wall.md, "Images"), per person.
     "wall_media": (env_int("HASHDESK_RATE_WALL_MEDIA_PER_MINUTE", 30), 60),
+    # Mastodon apps (docs/integrations/mastodon.md): registrations and token requests per address.
+    "mastodon_apps": (env_int("HASHDESK_RATE_MASTODON_APPS_PER_HOUR", 30), 3600),
+    "mastodon_token": (env_int("HASHDESK_RATE_MASTODON_TOKEN_PER_MINUTE", 30), 60),
     # Chat messages per person (docs/chat.md): a quick typist sends a few a minute; a script
     # or a stuck client far more.
     "chat_message": (env_int("HASHDESK_RATE_CHAT_MESSAGE_PER_MINUTE", 60), 60),
     # Files uploaded into chat rooms (docs/chat.md, "Attachments"), per person.
     "chat_attachment": (env_int("HASHDESK_RATE_CHAT_ATTACHMENT_PER_MINUTE", 20), 60),
+    # Messages per Slack-compatible incoming webhook (docs/integrations/slack.md).
+    "slack_hook": (env_int("HASHDESK_RATE_SLACK_HOOK_PER_MINUTE", 60), 60),
     # Status page email subscriptions (docs/status.md): per client address, and per mailbox so
     # that nobody floods someone's inbox with confirmation mails.
     "status_subscribe_ip": (env_int("HASHDESK_RATE_STATUS_SUBSCRIBE_IP_PER_HOUR", 20), 3600),
@@ -349,7 +413,19 @@ RATE_LIMITS = {
         env_int("HASHDESK_RATE_STATUS_SUBSCRIBE_ADDRESS_PER_HOUR", 3),
         3600,
     ),
+    # Imports (docs/integrations/transfer.md): each check or apply of a file, per administrator;
+    # a person's own data export, per person.
+    "transfer_import": (env_int("HASHDESK_RATE_IMPORT_PER_HOUR", 60), 3600),
+    "transfer_personal_export": (env_int("HASHDESK_RATE_PERSONAL_EXPORT_PER_HOUR", 5), 3600),
+    # Inbound mail per sender address (docs/integrations/mail.md): cuts off a looping peer.
+    "inbound_mail": (env_int("HASHDESK_RATE_INBOUND_MAIL_PER_HOUR", 60), 3600),
+    # Refused Mastodon streaming connections (bad or missing token) per client address.
+    "mastodon_stream_refused": (60, 60),
+    # Notifications per Alertmanager receiver (docs/integrations/alertmanager.md).
+    "alertmanager": (env_int("HASHDESK_RATE_ALERTMANAGER_PER_MINUTE", 300), 60),
 }
+# The largest Alertmanager notification accepted (docs/integrations/alertmanager.md).
+ALERTMANAGER_MAX_BYTES = env_int("HASHDESK_ALERTMANAGER_MAX_BYTES", 8 * 1024 * 1024)
 RATE_LIMITS_ENABLED = env_bool("HASHDESK_RATE_LIMITS", True)
 
 # --- Incidents (docs/incidents.md) --------------------------------------------------------------
@@ -445,6 +521,26 @@ else:
     # Embedded mode without a mail server: messages are written as files under var/mail.
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(DATA_DIR / "mail")
+
+# --- Inbound mail (docs/integrations/mail.md) ---------------------------------------------------
+# `hashdesk smtpd` listens here; `hashdesk run` starts it too when HASHDESK_SMTPD_PORT is set.
+SMTPD_HOST = env_str("HASHDESK_SMTPD_HOST", "127.0.0.1")
+SMTPD_PORT = env_int("HASHDESK_SMTPD_PORT", 2525)
+SMTPD_IN_RUN = bool(env_str("HASHDESK_SMTPD_PORT"))
+# A message larger than this is refused during DATA (552), before it is stored anywhere.
+INBOUND_MAIL_MAX_BYTES = env_int("HASHDESK_INBOUND_MAIL_MAX_BYTES", 25 * 1024 * 1024)
+# Domains whose addresses Hashdesk accepts mail for (default: the reply domain); others get 550.
+INBOUND_MAIL_DOMAINS = env_list("HASHDESK_INBOUND_MAIL_DOMAINS", [])
+# Mail from an address with no account: reject (550), create (a requester account) or ignore.
+INBOUND_MAIL_UNKNOWN_SENDERS = env_str("HASHDESK_INBOUND_MAIL_UNKNOWN_SENDERS", "reject")
+if INBOUND_MAIL_UNKNOWN_SENDERS not in ("reject", "create", "ignore"):
+    raise ConfigurationError(
+        "HASHDESK_INBOUND_MAIL_UNKNOWN_SENDERS must be reject, create or ignore"
+    )
+# The service (slug) of a new mail when neither its address, its hashtags nor its text say one.
+INBOUND_MAIL_DEFAULT_SERVICE = env_str("HASHDESK_INBOUND_MAIL_DEFAULT_SERVICE", "")
+# Attachments kept per mail (each also within ATTACHMENT_MAX_BYTES and ATTACHMENT_TYPES).
+INBOUND_MAIL_MAX_ATTACHMENTS = env_int("HASHDESK_INBOUND_MAIL_MAX_ATTACHMENTS", 10)
 
 # --- Internationalisation and static files ----------------------------------------------------
 LANGUAGE_CODE = "en-gb"

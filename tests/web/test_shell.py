@@ -41,7 +41,7 @@ def test_home_greets_the_person_and_shows_only_built_sections(
     ]  # fmt: skip
     # Teams, webhooks and the delivery log are in the account menu, not the row of sections.
     account = [link.label for link in response.context["shell"].account_links]
-    assert account == ["Teams", "Webhooks", "Delivery log"]
+    assert account == ["Teams", "Webhooks", "Delivery log", "Alerts to publish"]
     assert 'aria-current="page"' in html
 
 
@@ -58,6 +58,8 @@ def test_administration_is_in_the_account_menu_of_administrators_only(
         "Webhooks",
         "Delivery log",
         "Chat tools",
+        "Integrations",
+        "Alerts to publish",
     ]
     assert account_menu(requester) == ["Teams", "Webhooks", "Delivery log"]
     html = browser_for(administrator).get("/").content.decode()

@@ -36,6 +36,7 @@ from hashdesk.accounts.sign_in import attempt_sign_in
 from hashdesk.core import ratelimit
 from hashdesk.core.errors import DomainError, NotFound, RateLimited
 from hashdesk.core.visibility import visible_to
+from hashdesk.integrations.oidc.sign_in import password_sign_in_allowed, sign_in_option
 from hashdesk.web.requests import client_address, current_user, safe_next
 
 # Where the reset token waits between the mailed link and the form, so that it leaves the URL
@@ -61,7 +62,13 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         return redirect(next_url or settings.LOGIN_REDIRECT_URL)
     form = SignInForm(request.POST if request.method == "POST" else None)
     status = 200
-    if request.method == "POST":
+    password_allowed = password_sign_in_allowed()
+    if request.method == "POST" and not password_allowed:
+        # Single sign-on only (HASHDESK_OIDC_ONLY): passwords are not checked at all.
+        form.is_valid()
+        form.add_error(None, "Sign in through your organisation's sign-in provider.")
+        status = 403
+    elif request.method == "POST":
         try:
             ratelimit.hit("sign-in", client_address(request))
         except RateLimited as exc:
@@ -93,9 +100,13 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 else:
                     form.add_error(None, "That email address and password do not match.")
             status = 400
-    return render(
-        request, "accounts/sign_in.html", {"form": form, "next": next_url or ""}, status=status
-    )
+    context = {
+        "form": form,
+        "next": next_url or "",
+        "password_allowed": password_allowed,
+        "single_sign_on": sign_in_option(next_url),
+    }
+    return render(request, "accounts/sign_in.html", context, status=status)
 
 
 @require_POST

@@ -655,11 +655,14 @@ def do_unfollow(actor: User, incident: Incident) -> None:
 
 
 @transaction.atomic
-def do_add_update(actor: User, incident: Incident, *, body: str, public: bool) -> TimelineEntry:
+def do_add_update(
+    actor: User | None, incident: Incident, *, body: str, public: bool
+) -> TimelineEntry:
     """A public update (seen by everyone who may see the incident) or an internal work note.
 
-    Staff write both. A requester who may see the incident may add a public comment (their
-    answer to "awaiting user", say) but never a work note.
+    Staff write both; ``actor`` None is the system (an integration's work note). A requester
+    who may see the incident may add a public comment (their answer to "awaiting user", say)
+    but never a work note.
     """
     _require_view(actor, incident)
     if not public:

@@ -46,7 +46,7 @@ from hashdesk.incidents.actions import (
     raise_impact,
     scrub,
 )
-from hashdesk.incidents.choices import Category, Channel, ImpactSource, TimelineKind
+from hashdesk.incidents.choices import Category, Channel, ImpactSource, State, TimelineKind
 from hashdesk.incidents.events import IncidentEvent
 from hashdesk.incidents.impact import signals_of_reporter
 from hashdesk.incidents.models import (
@@ -82,10 +82,21 @@ class NewIncident:
     source: str = Channel.WEB
     # Default: the actor. Only staff report for someone else.
     reporter: User | None = None
+    # Historical incidents only (``do_create_incidents(..., historical=True)``, the importer
+    # in integrations/transfer): when it was opened, the state and priority it reached, when
+    # it was resolved. Left None, the incident is new: now, NEW, priority from the matrix.
+    created_at: datetime | None = None
+    state: str | None = None
+    priority: int | None = None
+    resolved_at: datetime | None = None
 
 
 def do_create_incidents(
-    actor: User | None, items: Sequence[NewIncident], *, indexed_fields: bool = True
+    actor: User | None,
+    items: Sequence[NewIncident],
+    *,
+    indexed_fields: bool = True,
+    historical: bool = False,
 ) -> list[Incident]:
     """Record new incidents, all or none, and return them in the order given.
 
@@ -93,6 +104,12 @@ def do_create_incidents(
     incident. An error names the bad item's field as ``incidents[<index>].<field>`` (index
     from 0, with a JSON pointer ``/incidents/<index>/<field>``); ``indexed_fields=False``
     names the field alone, for the single-incident action.
+
+    ``historical=True`` records incidents that happened before Hashdesk (imports, staff
+    only): each keeps its own ``created_at``, ``state``, ``priority`` and ``resolved_at``, and
+    nothing is told — no events (so no live updates, notifications or wall posts), no status
+    page or chat-tool announcements, no known-error offers, no SLA clocks. The audit entries
+    and the similarity index still get them.
 
     The checks, and the reads they need (the services' visibility, SLA policies and
     calendars), come before the transaction that writes: on SQLite a write transaction holds
@@ -102,13 +119,15 @@ def do_create_incidents(
     """
     if actor is not None and not is_signed_in(actor):
         raise Forbidden("Sign in to report an incident.")
+    if historical and actor is not None:
+        _require_staff(actor, "import historical incidents")
     if len(items) > MAX_BATCH:
         raise ValidationFailed(
             f"Send at most {MAX_BATCH} incidents at once, not {len(items)}.", field="incidents"
         )
     if not items:
         return []
-    batch = _Batch(actor, items, timezone.now())
+    batch = _Batch(actor, items, timezone.now(), historical=historical)
     for index, item in enumerate(items):
         try:
             batch.add(item)
@@ -116,6 +135,10 @@ def do_create_incidents(
             if not indexed_fields:
                 raise
             raise item_error(error, index) from error
+    if historical:
+        with transaction.atomic():
+            batch.write()
+        return batch.incidents
     batch.start_clocks()
     with transaction.atomic():
         batch.write()
@@ -133,9 +156,17 @@ def do_create_incidents(
 class _Batch:
     """What every item of a batch is checked against, read or computed once."""
 
-    def __init__(self, actor: User | None, items: Sequence[NewIncident], now: datetime) -> None:
+    def __init__(
+        self,
+        actor: User | None,
+        items: Sequence[NewIncident],
+        now: datetime,
+        *,
+        historical: bool = False,
+    ) -> None:
         self.actor = actor
         self.now = now
+        self.historical = historical
         self.matrix = parse_matrix(settings.INCIDENT_PRIORITY_MATRIX)
         self.visible_services = _visible_service_ids(actor, items)
         # Alert storms repeat one description: render each distinct text once.
@@ -183,7 +214,11 @@ class _Batch:
             ImpactSource.MANUAL if incident.impact != 3 else ImpactSource.POLICY
         )
         incident.priority = self.matrix[(incident.impact, incident.urgency)]
-        change = raise_impact(incident, signals_of_reporter(reporter), [])
+        if self.historical:
+            self._set_history(incident, item)
+            change = None
+        else:
+            change = raise_impact(incident, signals_of_reporter(reporter), [])
         if change is not None:
             self.priority_changes.append(
                 TimelineEntry(
@@ -202,8 +237,42 @@ class _Batch:
             )
         )
         self.followers.append(
-            IncidentFollower(incident=incident, user=reporter, created_at=self.now)
+            IncidentFollower(incident=incident, user=reporter, created_at=incident.created_at)
         )
+        self.affected[-1].added_at = incident.created_at
+
+    def _set_history(self, incident: Incident, item: NewIncident) -> None:
+        """A historical incident's own dates, state and priority, checked as the lifecycle
+        would have left them: opened in the past, resolved after it was opened."""
+        opened = item.created_at or self.now
+        if timezone.is_naive(opened):
+            raise ValidationFailed("Give the time zone of created_at.", field="created_at")
+        if opened > self.now:
+            raise ValidationFailed("created_at cannot be in the future.", field="created_at")
+        incident.created_at = incident.updated_at = opened
+        incident.state = _choice("state", item.state or State.NEW)
+        if item.priority is not None:
+            incident.priority = _choice("priority", item.priority)
+        resolved = item.resolved_at
+        ended = incident.state in {State.RESOLVED, State.CLOSED}
+        if resolved is not None and not ended:
+            raise ValidationFailed(
+                "Only a resolved or closed incident has resolved_at.", field="resolved_at"
+            )
+        if ended and resolved is None:
+            raise ValidationFailed(
+                f"A {incident.state} incident needs resolved_at.", field="resolved_at"
+            )
+        if resolved is not None:
+            if timezone.is_naive(resolved):
+                raise ValidationFailed("Give the time zone of resolved_at.", field="resolved_at")
+            if resolved < opened or resolved > self.now:
+                raise ValidationFailed(
+                    "resolved_at must lie between created_at and now.", field="resolved_at"
+                )
+            incident.resolved_at = incident.updated_at = resolved
+            if incident.state == State.CLOSED:
+                incident.closed_at = resolved
 
     def start_clocks(self) -> None:
         """The SLA clocks of every incident, and each incident's SLA summary (reads the
@@ -224,10 +293,12 @@ class _Batch:
 
         written = list(incidents)
         transaction.on_commit(lambda: index_many("incident", written), robust=True)
-        # Nor does the status page hear of them: tell it (status/hooks.py).
-        from hashdesk.status.hooks import status_changed
+        # Nor does the status page hear of them: tell it (status/hooks.py). Historical
+        # incidents are over or old news: nobody is told (do_create_incidents).
+        if not self.historical:
+            from hashdesk.status.hooks import status_changed
 
-        status_changed()
+            status_changed()
         AffectedUser.objects.bulk_create(self.affected)
         IncidentFollower.objects.bulk_create(self.followers)
         if self.priority_changes:
@@ -239,6 +310,8 @@ class _Batch:
             trail.Change(actor=self.actor, action="incident.create", obj=incident, after=snapshot)
             for incident, snapshot in zip(incidents, snapshots, strict=True)
         )
+        if self.historical:
+            return
         send_events(
             (IncidentEvent(op="create", incident=snapshot), new_incident_audience(incident))
             for incident, snapshot in zip(incidents, snapshots, strict=True)

@@ -12,6 +12,8 @@ class ItemKind(models.TextChoices):
     ARTICLE = "article", "Article"
     POST = "post", "Wall post"
     CHAT = "chat", "Chat message"
+    # A monitoring alert newly firing (integrations.alertmanager): a burst report, never indexed.
+    ALERT = "alert", "Monitoring alert"
 
 
 class CandidateState(models.TextChoices):

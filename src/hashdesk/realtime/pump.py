@@ -13,9 +13,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 from hashdesk.realtime import feed
-from hashdesk.realtime.feed import DatabaseThreads
+from hashdesk.realtime.feed import DatabaseThreads, WireEvent
 from hashdesk.realtime.hub import Hub
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ class EventPump:
         self.reads = 0
         # Seconds from a wake-up to the last frame of its events queued (diagnostics, /healthz).
         self.last_wake_to_sent = 0.0
+        # Other consumers of the same events, called in id order after the hub's fan-out
+        # (the Mastodon streaming API); each must return at once, without awaiting.
+        self.taps: list[Callable[[WireEvent], None]] = []
 
     async def start(self) -> None:
         """Begin after the newest committed event: a new server owes nobody older ones."""
@@ -70,6 +74,8 @@ class EventPump:
                 # The id check guards the ordering invariant against any future second reader.
                 if event.id > self.hub.high_water:
                     self.frames_sent += self.hub.deliver(event.id, event.streams, event.frame)
+                    for tap in self.taps:
+                        tap(event)
                     self.delivered += 1
                     count += 1
             if len(events) < feed.PAGE_SIZE:

@@ -11,6 +11,9 @@ processes (hashdesk.realtime.chat); typing and presence it relays without storin
 
 ``GET /healthz`` answers readiness checks on the same port.
 
+The same process serves the Mastodon streaming API (Server-Sent Events) on a port of its own
+(``MASTODON_STREAMING_PORT``), fed by the same pump (hashdesk.integrations.mastodon.streaming).
+
 Run it with ``hashdesk events`` (or ``python -m hashdesk.realtime``).
 """
 
@@ -32,6 +35,7 @@ from django.conf import settings
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from hashdesk.integrations.mastodon.streaming import MastodonStreaming
 from hashdesk.realtime import protocol
 from hashdesk.realtime.auth import ANONYMOUS, HandshakeRefused, Viewer, identify, read_credentials
 from hashdesk.realtime.ephemeral import Ephemera
@@ -61,6 +65,8 @@ class EventServerAddress:
     host: str
     port: int
     notify_port: int | None  # the UDP wake-up port in the embedded mode, None with Redis
+    # The Mastodon streaming API's port; None when it could not listen.
+    streaming_port: int | None = None
 
 
 ReadyCallback = Callable[[EventServerAddress], object]
@@ -77,6 +83,8 @@ class EventServer:
         self.chat_database = DatabaseThreads(4, "hashdesk-events-chat")
         self.ephemera = Ephemera(self.hub)
         self.pump = EventPump(self.hub, self.pump_database, poll_seconds=poll_seconds)
+        self.mastodon = MastodonStreaming(self.client_database)
+        self.pump.taps.append(self.mastodon.tap)
         self._viewers: weakref.WeakKeyDictionary[ServerConnection, Viewer] = (
             weakref.WeakKeyDictionary()
         )
@@ -122,6 +130,8 @@ class EventServer:
                 "events_delivered": self.pump.delivered,
                 "frames_sent": self.pump.frames_sent,
                 "last_fanout_ms": round(self.pump.last_wake_to_sent * 1000, 2),
+                "mastodon_streams": len(self.mastodon),
+                "mastodon_last_fanout_ms": round(self.mastodon.last_fanout * 1000, 2),
             }
         )
         response = connection.respond(HTTPStatus.OK, body + "\n")
@@ -162,9 +172,14 @@ class EventServer:
         port: int,
         *,
         notify_port: int | None = None,
+        streaming_port: int | None = None,
         ready_callback: ReadyCallback | None = None,
     ) -> None:
-        """Serve until cancelled; then close every connection (code 1001) and the database."""
+        """Serve until cancelled; then close every connection (code 1001) and the database.
+
+        ``streaming_port``: the Mastodon streaming API's; by default the setting, or any free
+        port when ``port`` is 0 (tests).
+        """
         if settings.LOG_LEVEL != "DEBUG":
             connection_logger.setLevel(logging.WARNING)
         await self.pump.start()
@@ -191,6 +206,14 @@ class EventServer:
                 bound_notify_port = udp.get_extra_info("sockname")[1]
             tasks.append(asyncio.create_task(self.pump.run()))
             tasks.append(asyncio.create_task(self._housekeeping()))
+            if streaming_port is None:
+                streaming_port = 0 if port == 0 else settings.MASTODON_STREAMING_PORT
+            bound_streaming_port: int | None = None
+            try:
+                bound_streaming_port = await self.mastodon.start(host, streaming_port)
+            except OSError:
+                # An add-on: the WebSockets keep serving; the log says why Mastodon apps can't.
+                logger.exception("the Mastodon streaming API cannot listen on %s", streaming_port)
             server = await serve(
                 self.handle,
                 host,
@@ -208,7 +231,10 @@ class EventServer:
             )
             bound = server.sockets[0].getsockname()
             address = EventServerAddress(
-                host=bound[0], port=bound[1], notify_port=bound_notify_port
+                host=bound[0],
+                port=bound[1],
+                notify_port=bound_notify_port,
+                streaming_port=bound_streaming_port,
             )
             logger.info(
                 "event server listening on ws://%s:%s%s", address.host, address.port, WEBSOCKET_PATH
@@ -221,6 +247,7 @@ class EventServer:
                 server.close()
                 with contextlib.suppress(Exception):
                     await server.wait_closed()
+            await self.mastodon.close()
             for task in tasks:
                 task.cancel()
             for task in tasks:

@@ -958,8 +958,11 @@ def publish_official_update(incident: Incident, entry: TimelineEntry) -> Post | 
     return post
 
 
-def publish_change_notice(service: Service, author: User, text: str) -> Post:
-    """Show a change announcement (changes.announcements) on ``service``'s timeline.
+def publish_change_notice(
+    service: Service, author: User, text: str, *, audit_action: str = "wall.change_notice"
+) -> Post:
+    """Show a change announcement (changes.announcements) on ``service``'s timeline; with
+    ``audit_action``, another official word of the desk (an incoming webhook's message).
 
     Called inside the announcing transaction; the caller decides who may hear of the change (a
     post bound to a confidential service is seen by staff only, as every such post). Like an
@@ -974,7 +977,7 @@ def publish_change_notice(service: Service, author: User, text: str) -> Post:
         body_html=parsing.render(body, tag_names=[], people={}),
         service=service,
     )
-    trail.record(actor=author, action="wall.change_notice", obj=post)
+    trail.record(actor=author, action=audit_action, obj=post)
     _publish(post, "create", tag_names=[])
     return post
 

@@ -9,7 +9,12 @@ one of:
 - a new incident on the service, from any channel but the wall and chat (an incident promoted
   from posts or filed from a conversation repeats reports counted already);
 - a message in the service's chat room, and a live-help conversation about the service (its
-  requester's first message).
+  requester's first message);
+- a monitoring alert newly firing on the service (one per Alertmanager fingerprint, when it is
+  first received; docs/integrations/alertmanager.md). An alert has no author: it adds to the
+  count but not to the people, so alerts alone never make a burst (``MIN_PEOPLE``) but push a
+  few people's reports over ``MIN_REPORTS``. The incident an alert group opens is not counted
+  again (its reporter is the receiver's account, not a person).
 
 Counts go in **five-minute buckets**. A minute is too fine for an organisation's report rates
 (almost every bucket is zero or one, so every pair of posts is a "burst"); an hour is far too
@@ -132,7 +137,7 @@ def floor_bucket(moment: datetime) -> datetime:
 
 
 def collect_reports(start: datetime, end: datetime) -> list[Report]:
-    """Every report in [start, end) on every stream: five queries, whatever the volume."""
+    """Every report in [start, end) on every stream: six queries, whatever the volume."""
     reports: list[Report] = []
     posts = Post.objects.filter(
         created_at__gte=start,
@@ -157,8 +162,13 @@ def collect_reports(start: datetime, end: datetime) -> list[Report]:
             )
         for name in tags.get(pk, ()):
             reports.append(Report(tag_stream(name), ItemKind.POST, pk, author_id, created_at))
-    incidents = Incident.objects.filter(created_at__gte=start, created_at__lt=end).exclude(
-        source__in=_REPEATED_CHANNELS
+    # Imported here: the integration builds on the incidents this module reads.
+    from hashdesk.integrations.alertmanager.models import Alert, AlertGroup
+
+    incidents = (
+        Incident.objects.filter(created_at__gte=start, created_at__lt=end)
+        .exclude(source__in=_REPEATED_CHANNELS)
+        .exclude(pk__in=AlertGroup.objects.values("incident_id"))
     )
     for pk, created_at, reporter_id, service_id in incidents.values_list(
         "pk", "created_at", "reporter_id", "service_id"
@@ -178,6 +188,10 @@ def collect_reports(start: datetime, end: datetime) -> list[Report]:
         "pk", "created_at", "author_id", "room__service_id"
     ):
         reports.append(Report(service_stream(service_id), ItemKind.CHAT, pk, author_id, created_at))
+    alerts = Alert.objects.filter(first_fired_at__gte=start, first_fired_at__lt=end)
+    for pk, fired_at, service_id in alerts.values_list("pk", "first_fired_at", "service_id"):
+        if fired_at is not None:  # the filter excludes NULL; this tells the type checker
+            reports.append(Report(service_stream(service_id), ItemKind.ALERT, pk, None, fired_at))
     first_message = (
         Message.objects.filter(room_id=OuterRef("room_id"), author_id=OuterRef("requester_id"))
         .order_by("id")

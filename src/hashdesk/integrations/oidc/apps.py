@@ -6,3 +6,6 @@ class OidcConfig(AppConfig):
     label = "oidc"
     verbose_name = "OpenID Connect single sign-on"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from hashdesk.integrations.oidc import config  # noqa: F401 (registers the system check)

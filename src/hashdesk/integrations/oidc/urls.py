@@ -1,4 +1,9 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+
+from hashdesk.integrations.oidc import views
 
 app_name = "oidc"
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("login/", views.login, name="login"),
+    path("callback/", views.callback, name="callback"),
+]

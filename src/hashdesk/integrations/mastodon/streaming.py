@@ -1,0 +1,510 @@
+"""The Mastodon streaming API: Server-Sent Events at ``/api/v1/streaming/...``.
+
+Served by the event server process (hashdesk.realtime.server) on a port of its own
+(``MASTODON_STREAMING_PORT``), at the root of that host:port, because Mastodon clients keep only
+``scheme://host:port`` of the ``urls.streaming_api`` the instance reports. It is fed by the event
+server's one reader of the event log (hashdesk.realtime.pump): each ``wall_post`` and
+``notification`` event is taken once, rendered once per viewer class on a database thread
+(streaming_feed), and the same bytes are written to every connection that should hear it:
+
+- ``public`` (``/public``, ``/public/local``; ``/media`` variants): new public posts and replies;
+- ``hashtag`` (``/hashtag?tag=x``, ``/hashtag/local?tag=x``): public posts carrying the tag;
+- ``user``: the home timeline (wall.timelines.home) and the person's notifications;
+  ``user/notification``: the notifications alone; ``direct``: nothing (the wall has no DMs).
+
+Events: ``update`` (created), ``status.update`` (edited), ``delete`` (deleted, hidden, held),
+``notification``; a ``:thump`` comment every 15 s keeps proxies from closing an idle stream.
+Every connection only hears the event streams core.visibility grants its token's owner.
+
+The HTTP side is deliberately small: GET only, request line and headers up to 8 KiB, a
+close-delimited ``text/event-stream`` response. A connection whose unsent bytes exceed
+:data:`SLOW_CLIENT_BUFFER_BYTES` is dropped, like on the WebSocket side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from django.conf import settings
+
+from hashdesk.integrations.mastodon.streaming_feed import (
+    Refused,
+    RenderedPost,
+    StreamViewer,
+    identify,
+    render_notification,
+    render_post,
+    tokens_still_valid,
+)
+from hashdesk.realtime.feed import DatabaseThreads, WireEvent
+
+logger = logging.getLogger(__name__)
+
+STREAMING_PREFIX = "/api/v1/streaming"
+HEARTBEAT_SECONDS = 15.0
+# Request line plus headers; anything longer is refused (431).
+MAX_REQUEST_BYTES = 8 * 1024
+# Seconds a client has to send its request before the connection is closed.
+REQUEST_TIMEOUT_SECONDS = 10.0
+# Unsent bytes after which a connection that stopped reading is dropped.
+SLOW_CLIENT_BUFFER_BYTES = 1024 * 1024
+# Open streams per person and process: a runaway client cannot hold thousands of sockets.
+MAX_STREAMS_PER_USER = 64
+# Events waiting for rendering; beyond this the streams are too far behind and lose events
+# (logged), rather than the process growing without bound.
+MAX_PENDING_EVENTS = 10_000
+# Event types this API streams (bytes, to skip every other event without decoding it).
+_INTERESTING = (b'"type":"wall_post"', b'"type":"notification"')
+
+# Scopes a token needs for the streams (as Mastodon: ``read`` covers both).
+STATUS_SCOPE = "read:statuses"
+NOTIFICATION_SCOPE = "read:notifications"
+# channel -> (scope needed, receives posts, receives notifications)
+_CHANNELS: dict[str, tuple[str, bool, bool]] = {
+    "user": (STATUS_SCOPE, True, True),
+    "user:notification": (NOTIFICATION_SCOPE, False, True),
+    "public": (STATUS_SCOPE, True, False),
+    "public:local": (STATUS_SCOPE, True, False),
+    "public:remote": (STATUS_SCOPE, False, False),
+    "public:media": (STATUS_SCOPE, True, False),
+    "public:local:media": (STATUS_SCOPE, True, False),
+    "public:remote:media": (STATUS_SCOPE, False, False),
+    "hashtag": (STATUS_SCOPE, True, False),
+    "hashtag:local": (STATUS_SCOPE, True, False),
+    "direct": (STATUS_SCOPE, False, False),
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, error: str) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+
+
+def channel_for(path: str, query: dict[str, list[str]]) -> tuple[str, str | None]:
+    """The Mastodon stream a path names, and its tag for hashtag streams; raises BadRequest."""
+    if not path.startswith(STREAMING_PREFIX + "/"):
+        raise BadRequest(404, "Unknown stream type")
+    channel = path[len(STREAMING_PREFIX) + 1 :].strip("/").replace("/", ":")
+    if channel not in _CHANNELS:
+        raise BadRequest(404, "Unknown stream type")
+    tag = None
+    if channel.startswith("hashtag"):
+        tag = (query.get("tag") or [""])[0].strip().lstrip("#").lower()
+        if not tag or len(tag) > 100:
+            raise BadRequest(400, "No tag for stream provided")
+    return channel, tag
+
+
+@dataclass(eq=False)
+class StreamClient:
+    """One open event stream."""
+
+    writer: asyncio.StreamWriter
+    viewer: StreamViewer
+    channel: str
+    tag: str | None = None
+    opened: float = field(default_factory=time.monotonic)
+
+    @property
+    def wants_posts(self) -> bool:
+        return _CHANNELS[self.channel][1]
+
+    @property
+    def wants_notifications(self) -> bool:
+        return _CHANNELS[self.channel][2]
+
+    def hears(self, snapshot: dict[str, Any]) -> bool:
+        """Whether a post (its event snapshot) belongs to this public or hashtag stream."""
+        if self.channel == "user" or not self.wants_posts:
+            return False
+        if snapshot.get("visibility") != "public":
+            return False
+        if self.channel.endswith(":media") and not snapshot.get("media"):
+            return False
+        if self.tag is not None:
+            return self.tag in {str(name).lower() for name in snapshot.get("hashtags") or ()}
+        return True
+
+
+def message(event: str, data: bytes) -> bytes:
+    return b"event: " + event.encode() + b"\ndata: " + data + b"\n\n"
+
+
+class MastodonStreaming:
+    """The streaming listener of one event server process."""
+
+    def __init__(self, database: DatabaseThreads) -> None:
+        self.database = database
+        self._listeners: dict[str, set[StreamClient]] = {}
+        self._clients: set[StreamClient] = set()
+        self._per_user: dict[int, int] = {}
+        self._pending: asyncio.Queue[tuple[int, tuple[str, ...], dict[str, Any], float]] | None = (
+            None
+        )
+        self._server: asyncio.Server | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.events_streamed = 0
+        self.messages_sent = 0
+        self.dropped_slow = 0
+        self.dropped_events = 0
+        # Seconds from the pump handing over the last streamed event to its last write queued.
+        self.last_fanout = 0.0
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+    # --- Life cycle ------------------------------------------------------------------------------
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen on ``host:port`` (0: any free port) and return the bound port."""
+        self._pending = asyncio.Queue(MAX_PENDING_EVENTS)
+        self._server = await asyncio.start_server(self._handle, host, port, limit=MAX_REQUEST_BYTES)
+        self._tasks = [
+            asyncio.create_task(self._render_loop()),
+            asyncio.create_task(self._heartbeat_loop()),
+            asyncio.create_task(self._recheck_loop()),
+        ]
+        bound: int = self._server.sockets[0].getsockname()[1]
+        logger.info("Mastodon streaming API on http://%s:%s%s", host, bound, STREAMING_PREFIX)
+        return bound
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for client in list(self._clients):
+            client.writer.transport.abort()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+
+    # --- Input: the event pump's tap -------------------------------------------------------------
+
+    def tap(self, event: WireEvent) -> None:
+        """Called by the pump for every event, in id order, on the loop (never awaits)."""
+        if not self._clients or self._pending is None:
+            return
+        if not any(marker in event.frame for marker in _INTERESTING):
+            return
+        if not any(name in self._listeners for name in event.streams):
+            return
+        try:
+            payload = json.loads(event.frame).get("event") or {}
+        except ValueError:
+            logger.exception("event %s is not JSON", event.id)
+            return
+        if payload.get("type") not in ("wall_post", "notification"):
+            return
+        try:
+            self._pending.put_nowait((event.id, event.streams, payload, time.perf_counter()))
+        except asyncio.QueueFull:
+            self.dropped_events += 1
+            logger.warning("Mastodon streaming is behind; event %s not streamed", event.id)
+
+    # --- Output ----------------------------------------------------------------------------------
+
+    def _targets(self, streams: Iterable[str]) -> set[StreamClient]:
+        targets: set[StreamClient] = set()
+        for name in streams:
+            listeners = self._listeners.get(name)
+            if listeners:
+                targets |= listeners
+        return targets
+
+    def _send(self, clients: Iterable[StreamClient], data: bytes) -> None:
+        for client in clients:
+            transport = client.writer.transport
+            if transport.is_closing():
+                continue
+            transport.write(data)
+            self.messages_sent += 1
+            if transport.get_write_buffer_size() > SLOW_CLIENT_BUFFER_BYTES:
+                logger.warning("dropping a Mastodon stream that stopped reading")
+                self.dropped_slow += 1
+                transport.abort()
+
+    async def _render_loop(self) -> None:
+        assert self._pending is not None
+        while True:
+            event_id, streams, payload, handed_over = await self._pending.get()
+            try:
+                streamed_before = self.events_streamed
+                await self._stream_event(streams, payload)
+                if self.events_streamed != streamed_before:
+                    self.last_fanout = time.perf_counter() - handed_over
+            except Exception:
+                logger.exception("streaming event %s failed", event_id)
+
+    async def _stream_event(self, streams: tuple[str, ...], payload: dict[str, Any]) -> None:
+        targets = self._targets(streams)
+        if not targets:
+            return
+        op = payload.get("op")
+        if payload["type"] == "notification":
+            if op == "create":
+                await self._stream_notification(targets, payload)
+            return
+        snapshot = payload.get("post") or {}
+        post_id = snapshot.get("id")
+        if not isinstance(post_id, int):
+            return
+        if op == "delete":
+            wanting = [client for client in targets if client.wants_posts]
+            self._send(wanting, message("delete", str(post_id).encode()))
+            self.events_streamed += 1
+        elif op in ("create", "update"):
+            await self._stream_post(
+                targets, post_id, snapshot, "update" if op == "create" else "status.update"
+            )
+
+    async def _stream_post(
+        self, targets: set[StreamClient], post_id: int, snapshot: dict[str, Any], name: str
+    ) -> None:
+        public = [client for client in targets if client.hears(snapshot)]
+        home = [client for client in targets if client.channel == "user"]
+        if not public and not home:
+            return
+        representatives: dict[str, StreamViewer] = {}
+        for client in (*public, *home):
+            representatives.setdefault(client.viewer.viewer_class, client.viewer)
+        candidates = {client.viewer.user_id: client.viewer for client in home}
+        rendered: RenderedPost | None = await self.database.run(
+            render_post, post_id, representatives, list(candidates.values())
+        )
+        if rendered is None:
+            return
+        home_ids = rendered.home_user_ids
+        by_class: dict[str, list[StreamClient]] = {}
+        for client in public:
+            by_class.setdefault(client.viewer.viewer_class, []).append(client)
+        for client in home:
+            if client.viewer.user_id in home_ids:
+                by_class.setdefault(client.viewer.viewer_class, []).append(client)
+        for viewer_class, clients in by_class.items():
+            self._send(clients, message(name, rendered.status_by_class[viewer_class]))
+        self.events_streamed += 1
+
+    async def _stream_notification(
+        self, targets: set[StreamClient], payload: dict[str, Any]
+    ) -> None:
+        notification_id = (payload.get("notification") or {}).get("id")
+        if not isinstance(notification_id, int):
+            return
+        by_user: dict[int, list[StreamClient]] = {}
+        for client in targets:
+            if client.wants_notifications:
+                by_user.setdefault(client.viewer.user_id, []).append(client)
+        for clients in by_user.values():
+            data = await self.database.run(render_notification, notification_id, clients[0].viewer)
+            if data is not None:
+                self._send(clients, message("notification", data))
+                self.events_streamed += 1
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            self._send(list(self._clients), b":thump\n\n")
+
+    async def _recheck_loop(self) -> None:
+        """Close the streams of tokens revoked or expired since they opened (as Mastodon does)."""
+        while True:
+            await asyncio.sleep(settings.MASTODON_STREAMING_RECHECK_SECONDS)
+            if not self._clients:
+                continue
+            try:
+                valid = await self.database.run(
+                    tokens_still_valid, [client.viewer.token for client in self._clients]
+                )
+            except Exception:
+                logger.exception("checking the tokens of open streams failed")
+                continue
+            for client in list(self._clients):
+                if client.viewer.token not in valid:
+                    self._leave(client)
+                    client.writer.transport.abort()
+
+    # --- Connections -----------------------------------------------------------------------------
+
+    def _join(self, client: StreamClient) -> None:
+        self._clients.add(client)
+        user_id = client.viewer.user_id
+        self._per_user[user_id] = self._per_user.get(user_id, 0) + 1
+        for name in client.viewer.streams:
+            self._listeners.setdefault(name, set()).add(client)
+
+    def _leave(self, client: StreamClient) -> None:
+        if client not in self._clients:
+            return
+        self._clients.discard(client)
+        user_id = client.viewer.user_id
+        left = self._per_user.get(user_id, 1) - 1
+        if left:
+            self._per_user[user_id] = left
+        else:
+            self._per_user.pop(user_id, None)
+        for name in client.viewer.streams:
+            listeners = self._listeners.get(name)
+            if listeners is not None:
+                listeners.discard(client)
+                if not listeners:
+                    del self._listeners[name]
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        client: StreamClient | None = None
+        try:
+            try:
+                request = await asyncio.wait_for(read_request(reader), REQUEST_TIMEOUT_SECONDS)
+            except TimeoutError:
+                return
+            except BadRequest as bad:
+                respond_error(writer, bad.status, bad.error)
+                return
+            if request is None:
+                return
+            client = await self._open(request, writer)
+            if client is None:
+                return
+            # Nothing more is expected from the client; reading tells when it goes away.
+            while await reader.read(4096):
+                pass
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            if client is not None:
+                # A stream ends when its client leaves: nothing is left worth flushing.
+                self._leave(client)
+                writer.transport.abort()
+            else:
+                writer.close()
+
+    async def _open(self, request: Request, writer: asyncio.StreamWriter) -> StreamClient | None:
+        if request.path == STREAMING_PREFIX + "/health":
+            respond(writer, 200, b"OK", "text/plain")
+            return None
+        if request.method not in ("GET", "HEAD"):
+            respond_error(writer, 405, "Method not allowed")
+            return None
+        try:
+            channel, tag = channel_for(request.path, request.query)
+            viewer = await self.database.run(identify, bearer_token(request), peer_address(writer))
+        except (BadRequest, Refused) as refused:
+            respond_error(writer, refused.status, refused.error)
+            return None
+        if not viewer.allows(_CHANNELS[channel][0]):
+            respond_error(writer, 401, "Access token does not have the required scopes")
+            return None
+        if self._per_user.get(viewer.user_id, 0) >= MAX_STREAMS_PER_USER:
+            respond_error(writer, 429, "Too many streams open")
+            return None
+        writer.write(
+            b"HTTP/1.1 200 OK\r\n"
+            b"Content-Type: text/event-stream; charset=utf-8\r\n"
+            b"Cache-Control: no-store\r\n"
+            b"X-Accel-Buffering: no\r\n"
+            b"Connection: close\r\n\r\n"
+        )
+        if request.method == "HEAD":
+            return None
+        # A comment right away, so that the client sees the stream is open (Mastodon sends ":)").
+        writer.write(b":)\n\n")
+        client = StreamClient(writer=writer, viewer=viewer, channel=channel, tag=tag)
+        self._join(client)
+        return client
+
+
+# --- Minimal HTTP/1.1 ----------------------------------------------------------------------------
+
+
+async def read_request(reader: asyncio.StreamReader) -> Request | None:
+    """Parse a request line and headers (None when the client left first); raises BadRequest."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        return None
+    except asyncio.LimitOverrunError as overrun:
+        raise BadRequest(431, "Request header fields too large") from overrun
+    try:
+        lines = head.decode("latin-1").split("\r\n")
+        method, target, version = lines[0].split(" ")
+    except ValueError as malformed:
+        raise BadRequest(400, "Malformed request") from malformed
+    if not version.startswith("HTTP/1."):
+        raise BadRequest(400, "Malformed request")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        if not sep:
+            raise BadRequest(400, "Malformed request")
+        headers[name.strip().lower()] = value.strip()
+    path, _, query = target.partition("?")
+    return Request(
+        method=method.upper(),
+        path=unquote(path),
+        query=parse_qs(query, keep_blank_values=True),
+        headers=headers,
+    )
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token from ``Authorization: Bearer``, else Mastodon's ``access_token`` parameter."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    from_query = (request.query.get("access_token") or [""])[0]
+    return from_query or None
+
+
+def peer_address(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    return str(peer[0]) if peer else ""
+
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
+}
+
+
+def respond(writer: asyncio.StreamWriter, status: int, body: bytes, content_type: str) -> None:
+    writer.write(
+        f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
+        f"Content-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Cache-Control: no-store\r\n"
+        "Connection: close\r\n\r\n".encode()
+        + body
+    )
+
+
+def respond_error(writer: asyncio.StreamWriter, status: int, error: str) -> None:
+    """Mastodon's error shape: ``{"error": "..."}`` with the status."""
+    respond(writer, status, json.dumps({"error": error}).encode(), "application/json")

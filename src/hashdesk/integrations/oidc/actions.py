@@ -1,0 +1,114 @@
+"""Signing a person in from verified ID token claims: link, create just in time, map roles.
+
+Accounts are created and roles set through hashdesk.accounts.actions, so the same rules,
+audit rows and events apply as when an administrator does it by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from hashdesk.accounts import actions as account_actions
+from hashdesk.accounts.models import User
+from hashdesk.audit import trail
+from hashdesk.core.errors import Forbidden
+from hashdesk.integrations.oidc.config import OidcSettings
+from hashdesk.integrations.oidc.models import OidcIdentity
+
+
+def provider_groups(claims: dict[str, Any], claim: str) -> list[str]:
+    value = claims.get(claim)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return []
+
+
+def _display_name(claims: dict[str, Any], email: str) -> str:
+    for field in ("name", "preferred_username"):
+        value = claims.get(field)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:150]
+    given = " ".join(
+        str(claims[f]).strip() for f in ("given_name", "family_name") if claims.get(f)
+    ).strip()
+    return (given or email.split("@")[0])[:150]
+
+
+def _account_for(config: OidcSettings, claims: dict[str, Any], subject: str) -> User:
+    """The account a first sign-in from this identity belongs to: found by a verified email,
+    or created now; raises Forbidden (nothing written) when neither is allowed."""
+    email = claims.get("email")
+    if not isinstance(email, str) or "@" not in email:
+        raise Forbidden("Your sign-in provider did not tell Hashdesk your email address.")
+    # OpenID Connect Core §5.7: only a verified address may stand for a person here.
+    if claims.get("email_verified") is not True:
+        raise Forbidden(
+            "Your sign-in provider has not verified your email address, so Hashdesk cannot "
+            "match it to an account. Verify it there first."
+        )
+    address = email.strip().lower()
+    user = User.objects.filter(email=address).first()
+    if user is None:
+        if not config.create_users:
+            raise Forbidden(
+                "There is no Hashdesk account for you yet; ask the service desk to add you."
+            )
+        roles = (
+            config.roles_for(provider_groups(claims, config.groups_claim))
+            if config.manages_roles
+            else None
+        )
+        user = account_actions.do_create_user(
+            None, email=address, display_name=_display_name(claims, address), roles=roles
+        )
+    elif OidcIdentity.objects.filter(issuer=config.issuer, user=user).exists():
+        # Another person at the provider already signs in to this account: an address the
+        # provider has given to someone new must not open the previous holder's account.
+        raise Forbidden(
+            "Your email address belongs to a Hashdesk account linked to someone else at your "
+            "sign-in provider; ask the service desk."
+        )
+    if not user.is_active:
+        raise Forbidden("This account is deactivated; ask the service desk.")
+    identity = OidcIdentity.objects.create(issuer=config.issuer, subject=subject, user=user)
+    trail.record(
+        actor=None,
+        action="oidc.identity_link",
+        obj=user,
+        after={"issuer": identity.issuer, "subject": identity.subject},
+    )
+    return user
+
+
+@transaction.atomic
+def do_sign_in_with_provider(config: OidcSettings, claims: dict[str, Any]) -> User:
+    """The account verified ``claims`` sign in to, with its roles brought in line with the
+    provider's groups. The caller has validated the ID token; the caller logs the person in."""
+    subject = str(claims["sub"])
+    identity = (
+        OidcIdentity.objects.select_for_update()
+        .select_related("user")
+        .filter(issuer=config.issuer, subject=subject)
+        .first()
+    )
+    if identity is None:
+        user = _account_for(config, claims, subject)
+    else:
+        user = identity.user
+        if not user.is_active:
+            raise Forbidden("This account is deactivated; ask the service desk.")
+    if config.manages_roles:
+        wanted = config.roles_for(provider_groups(claims, config.groups_claim))
+        current = sorted(user.groups.values_list("name", flat=True))
+        if current != wanted:
+            user = account_actions.do_set_roles(None, user, wanted)
+    OidcIdentity.objects.filter(issuer=config.issuer, subject=subject).update(
+        last_sign_in_at=timezone.now()
+    )
+    account_actions.record_sign_in_success(user)
+    return user

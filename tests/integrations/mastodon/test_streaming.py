@@ -1,0 +1,334 @@
+"""The Mastodon streaming API (docs/integrations/mastodon.md, "Streaming"), end to end.
+
+A real event server child process on the test database serves the streams; Mastodon.py
+(``stream_public``, ``stream_hashtag``, ``stream_user`` with ``run_async=True``) listens as any
+Mastodon app would, while the test posts through the wall's actions in committed transactions.
+Story 9: "any Mastodon app can post to and read the wall" — it receives a streamed post.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from django.utils import timezone
+from mastodon import Mastodon, StreamListener
+from oauth2_provider.models import AccessToken
+
+from hashdesk.accounts.models import Team, User
+from hashdesk.integrations.mastodon import actions as mastodon_actions
+from hashdesk.wall import actions as wall
+from hashdesk.wall.choices import FollowKind, PostVisibility
+from hashdesk.wall.models import Hashtag
+from tests.realtime import processes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DEADLINE = 10.0  # seconds an event may take to arrive (usually milliseconds)
+
+
+@pytest.fixture(scope="module")
+def streaming(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, int]]:
+    """One event server child process for the module: its streaming and UDP wake-up ports."""
+    ports = {"streaming": processes.free_port(), "notify": processes.free_port()}
+    env = processes.child_environment(
+        HASHDESK_REDIS_URL="",
+        HASHDESK_MASTODON_STREAMING_PORT=str(ports["streaming"]),
+        HASHDESK_EVENT_NOTIFY_PORT=str(ports["notify"]),
+        HASHDESK_MASTODON_STREAMING_RECHECK_SECONDS="1",
+    )
+    child, _ = processes.start_event_server(env)
+    try:
+        yield ports
+    finally:
+        child.stop()
+
+
+@pytest.fixture(scope="module")
+def web(django_db_setup: Any, streaming: dict[str, int]) -> Iterator[str]:
+    """A web process whose instance endpoint tells apps where the streams are; its API URL."""
+    env = processes.child_environment(
+        HASHDESK_REDIS_URL="",
+        HASHDESK_EVENT_NOTIFY_PORT=str(streaming["notify"]),
+        HASHDESK_MASTODON_STREAMING_URL=base_url(streaming),
+    )
+    child, port = processes.start_web(env)
+    try:
+        yield f"http://127.0.0.1:{port}/mastodon"
+    finally:
+        child.stop()
+
+
+@pytest.fixture(autouse=True)
+def _wake_the_child(settings: Any, streaming: dict[str, int]) -> None:
+    settings.REDIS_URL = ""
+    settings.EVENT_NOTIFY_PORT = streaming["notify"]
+
+
+def base_url(streaming: dict[str, int]) -> str:
+    return f"http://127.0.0.1:{streaming['streaming']}"
+
+
+def token_for(person: User, scope: str = "read write") -> str:
+    """A token as the OAuth flow issues it to a registered app (the toolkit's own model)."""
+    app = mastodon_actions.do_register_app(
+        client_name="Toot client", redirect_uris="urn:ietf:wg:oauth:2.0:oob", ip="192.0.2.1"
+    )
+    raw = f"streaming-test-{person.pk}-{scope.replace(' ', '-').replace(':', '-')}"
+    AccessToken.objects.create(
+        user=person,
+        application=app.application,
+        token=raw,
+        expires=timezone.now() + timedelta(hours=1),
+        scope=scope,
+    )
+    return raw
+
+
+class Collector(StreamListener):  # type: ignore[misc]
+    """Puts every event in a queue; ``opened`` is set by the server's first comment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.opened = threading.Event()
+
+    def handle_heartbeat(self) -> None:
+        self.opened.set()
+
+    def on_update(self, status: Any) -> None:
+        self.events.put(("update", status))
+
+    def on_status_update(self, status: Any) -> None:
+        self.events.put(("status.update", status))
+
+    def on_delete(self, status_id: Any) -> None:
+        self.events.put(("delete", status_id))
+
+    def on_notification(self, notification: Any) -> None:
+        self.events.put(("notification", notification))
+
+    def next(self, timeout: float = DEADLINE) -> tuple[str, Any]:
+        try:
+            return self.events.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"nothing streamed within {timeout}s") from None
+
+    def until(self, name: str, limit: int = 5) -> list[tuple[str, Any]]:
+        """Events up to and including the first called ``name``."""
+        seen = [self.next()]
+        while seen[-1][0] != name and len(seen) < limit:
+            seen.append(self.next())
+        return seen
+
+    def assert_silent(self, seconds: float = 0.3) -> None:
+        with pytest.raises(queue.Empty):
+            self.events.get(timeout=seconds)
+
+
+class App:
+    """A Mastodon.py client of one person, with the streams it opened.
+
+    ``api_base_url``: the web's Mastodon API (the app finds the streams through the instance
+    endpoint), or the streaming server itself (Mastodon.py then streams from that base).
+    """
+
+    def __init__(self, api_base_url: str, token: str) -> None:
+        self.api = Mastodon(
+            access_token=token, api_base_url=api_base_url, version_check_mode="none"
+        )
+        self.handles: list[Any] = []
+
+    def open(self, stream: str, *args: Any) -> Collector:
+        listener = Collector()
+        handle = getattr(self.api, f"stream_{stream}")(*args, listener, run_async=True)
+        self.handles.append(handle)
+        assert listener.opened.wait(DEADLINE), f"the {stream} stream did not open"
+        return listener
+
+    def close(self) -> None:
+        for handle in self.handles:
+            # Mastodon.py's close() waits for the reading thread's next byte (a heartbeat, up
+            # to 15 s away); shutting the socket down first ends that read at once.
+            handle.closed = True
+            with contextlib.suppress(AttributeError, OSError):
+                handle.connection.raw._fp.fp.raw._sock.shutdown(socket.SHUT_RDWR)
+            handle.close()
+
+
+@pytest.fixture
+def apps(streaming: dict[str, int]) -> Iterator[list[App]]:
+    opened: list[App] = []
+    yield opened
+    for app in opened:
+        app.close()
+
+
+def app_of(apps: list[App], streaming: dict[str, int], person: User, **kwargs: Any) -> App:
+    app = App(base_url(streaming), token_for(person, **kwargs))
+    apps.append(app)
+    return app
+
+
+def test_story_9_an_app_posts_through_the_api_and_another_receives_it_streamed(
+    web: str, streaming: dict[str, int], apps: list[App], requester: User, vpn_agent: User
+) -> None:
+    reader = App(web, token_for(vpn_agent, scope="read"))
+    writer = App(web, token_for(requester, scope="read write"))
+    apps.extend([reader, writer])
+    instance = httpx.get(f"{web}/api/v1/instance", timeout=DEADLINE).json()
+    assert instance["urls"]["streaming_api"] == base_url(streaming)
+    public = reader.open("public")
+
+    posted = writer.api.status_post("Printer on floor 3 jams again #printing")
+
+    name, status = public.next()
+    assert name == "update"
+    assert status.id == posted.id
+    assert status.content == posted.content
+    assert status.account.acct == "requester"
+    assert [tag.name for tag in status.tags] == ["printing"]
+
+
+def test_a_mastodon_app_receives_a_streamed_post_then_its_edit_and_removal(
+    streaming: dict[str, int], apps: list[App], requester: User, vpn_agent: User
+) -> None:
+    agent_app = app_of(apps, streaming, vpn_agent)
+    public = agent_app.open("public")
+    tagged = agent_app.open("hashtag", "vpn")
+    home = app_of(apps, streaming, requester).open("user")
+
+    post = wall.do_post(requester, body="The #VPN drops every ten minutes since 9:00")
+
+    for listener in (public, tagged, home):
+        name, status = listener.next()
+        assert name == "update"
+        assert int(status.id) == post.pk
+        assert "drops every ten minutes" in status.content
+        assert status.account.username == "requester"
+        assert status.visibility == "public"
+        assert [tag.name for tag in status.tags] == ["vpn"]
+
+    wall.do_edit_post(requester, post, body="The #VPN drops every ten minutes since 8:30")
+    for listener in (public, tagged, home):
+        name, status = listener.next()
+        assert (name, int(status.id)) == ("status.update", post.pk)
+        assert "8:30" in status.content
+
+    reply = wall.do_post(vpn_agent, body="Looking into it", reply_to=post)
+    name, status = public.next()
+    assert (name, int(status.id), int(status.in_reply_to_id)) == ("update", reply.pk, post.pk)
+    tagged.assert_silent()  # no #vpn in the reply
+
+    wall.do_delete_post(requester, post)
+    for listener in (public, tagged):
+        assert listener.next() == ("delete", str(post.pk))
+    # Home may hear the reply first (if the author follows their thread); then the removal.
+    assert home.until("delete")[-1] == ("delete", str(post.pk))
+
+
+def test_a_team_post_reaches_the_team_but_never_an_outsider_who_follows_its_tag(
+    streaming: dict[str, int],
+    apps: list[App],
+    requester: User,
+    vpn_agent: User,
+    network_team: Team,
+) -> None:
+    wall.do_follow(requester, FollowKind.HASHTAG, Hashtag.objects.get_or_create(name="vpn")[0])
+    outsider = app_of(apps, streaming, requester).open("user")
+    outsider_public = apps[-1].open("public")
+    member = app_of(apps, streaming, vpn_agent).open("user")
+
+    team_post = wall.do_post(
+        vpn_agent,
+        body="#vpn gateway 2 reboot at noon",
+        visibility=PostVisibility.TEAM,
+        team=network_team,
+    )
+    public_post = wall.do_post(vpn_agent, body="#vpn is back for everyone")
+
+    name, status = member.next()
+    assert (name, int(status.id), status.visibility) == ("update", team_post.pk, "private")
+    assert int(member.next()[1].id) == public_post.pk
+    # Events leave in order: the public post arriving first proves the team post never will.
+    assert int(outsider.next()[1].id) == public_post.pk
+    assert int(outsider_public.next()[1].id) == public_post.pk
+    outsider.assert_silent()
+
+
+def test_a_mention_streams_a_notification_to_the_user_stream(
+    streaming: dict[str, int], apps: list[App], requester: User, vpn_agent: User
+) -> None:
+    agent_notifications = app_of(apps, streaming, vpn_agent, scope="read:notifications").open(
+        "user_notifications"
+    )
+    post = wall.do_post(requester, body="@vpn.agent could you look at my VPN?")
+    name, notification = agent_notifications.next()
+    assert name == "notification"
+    assert notification.type == "mention"
+    assert int(notification.status.id) == post.pk
+    assert notification.account.username == "requester"
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status", "error"),
+    [
+        ("/api/v1/streaming/public", {}, 401, "Missing access token"),
+        ("/api/v1/streaming/public", {"Authorization": "Bearer nope"}, 401, "Invalid access token"),
+        ("/api/v1/streaming/user", "write-only", 401, "required scopes"),
+        ("/api/v1/streaming/hashtag", "valid", 400, "No tag"),
+        ("/api/v1/streaming/list?list=1", "valid", 404, "Unknown stream"),
+    ],
+)
+def test_refused_streams_answer_mastodon_errors_and_change_nothing(
+    streaming: dict[str, int],
+    requester: User,
+    path: str,
+    headers: Any,
+    status: int,
+    error: str,
+) -> None:
+    if headers == "valid":
+        headers = {"Authorization": f"Bearer {token_for(requester)}"}
+    elif headers == "write-only":
+        headers = {"Authorization": f"Bearer {token_for(requester, scope='write')}"}
+    tokens_before = AccessToken.objects.count()
+    response = httpx.get(base_url(streaming) + path, headers=headers, timeout=DEADLINE)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    assert error in response.json()["error"]
+    assert AccessToken.objects.count() == tokens_before
+
+
+def test_health_and_non_get_requests(streaming: dict[str, int]) -> None:
+    assert httpx.get(base_url(streaming) + "/api/v1/streaming/health").text == "OK"
+    refused = httpx.post(base_url(streaming) + "/api/v1/streaming/public", content=b"x")
+    assert refused.status_code == 405
+    assert refused.json() == {"error": "Method not allowed"}
+
+
+def test_a_revoked_token_loses_its_open_stream(streaming: dict[str, int], requester: User) -> None:
+    raw = token_for(requester, scope="read")
+    with socket.create_connection(("127.0.0.1", streaming["streaming"]), timeout=DEADLINE) as sock:
+        sock.sendall(
+            f"GET /api/v1/streaming/public HTTP/1.1\r\nHost: t\r\n"
+            f"Authorization: Bearer {raw}\r\n\r\n".encode()
+        )
+        opened = b""
+        while b":)" not in opened:
+            opened += sock.recv(4096)
+        assert opened.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert b"Content-Type: text/event-stream" in opened
+
+        AccessToken.objects.get(user=requester).revoke()  # what /oauth/revoke does
+
+        with contextlib.suppress(ConnectionResetError):
+            while sock.recv(4096):  # heartbeats until the recheck closes the stream
+                pass
