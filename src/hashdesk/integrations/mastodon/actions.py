@@ -1,4 +1,5 @@
-"""Changes the Mastodon API makes of its own: registering an app (``POST /api/v1/apps``).
+"""Changes the Mastodon API makes of its own: registering an app (``POST /api/v1/apps``), and a
+person taking back an app's access (their "connected apps" page).
 
 Everything else the API does goes through the wall's actions (wall.actions): posting,
 deleting, favouriting, so their rules, events, audit rows and rate limits all apply.
@@ -8,17 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.utils import timezone
 from oauth2_provider.generators import generate_client_id, generate_client_secret
-from oauth2_provider.models import Application
+from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 
+from hashdesk.accounts.models import User
 from hashdesk.audit import trail
 from hashdesk.core import ratelimit
-from hashdesk.core.errors import ValidationFailed
+from hashdesk.core.errors import NotFound, ValidationFailed
 from hashdesk.integrations.mastodon.models import AppRegistration
 from hashdesk.integrations.mastodon.tokens import SCOPES
 
@@ -137,3 +141,72 @@ def do_register_app(
 
 def redirect_uri_list(application: Application) -> Sequence[str]:
     return application.redirect_uris.split()
+
+
+# --- The apps a person has let in ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectedApp:
+    """An app holding live tokens for a person, as their "connected apps" page lists it."""
+
+    application: Application
+    website: str
+    scopes: list[str]
+    first_authorized_at: datetime
+    last_authorized_at: datetime
+    tokens: int
+
+
+def connected_apps(person: User) -> list[ConnectedApp]:
+    """Apps with an unexpired access token of ``person``, most recently authorized first (one
+    query)."""
+    by_app: dict[int, list[AccessToken]] = {}
+    live = (
+        AccessToken.objects.filter(user=person, expires__gt=timezone.now())
+        .select_related("application__mastodon_registration")
+        .order_by("created")
+    )
+    for token in live:
+        if token.application_id is not None:
+            by_app.setdefault(token.application_id, []).append(token)
+    apps = []
+    for tokens in by_app.values():
+        application = tokens[0].application
+        registration = getattr(application, "mastodon_registration", None)
+        scopes = sorted({scope for token in tokens for scope in token.scope.split()})
+        apps.append(
+            ConnectedApp(
+                application=application,
+                website=registration.website if registration else "",
+                scopes=scopes,
+                first_authorized_at=tokens[0].created,
+                last_authorized_at=tokens[-1].created,
+                tokens=len(tokens),
+            )
+        )
+    return sorted(apps, key=lambda app: app.last_authorized_at, reverse=True)
+
+
+@transaction.atomic
+def do_disconnect_app(person: User, application_id: int) -> int:
+    """Take back every token and unused code ``person`` gave an app; the app must ask again.
+
+    Returns how many access tokens were revoked; an app that holds none of the person's tokens
+    is not found (nothing else is disclosed about it).
+    """
+    access = AccessToken.objects.filter(user=person, application_id=application_id)
+    application = Application.objects.filter(pk=application_id).first()
+    count = access.count()
+    if application is None or not count:
+        raise NotFound("This app has no access to your account.")
+    RefreshToken.objects.filter(user=person, application_id=application_id).delete()
+    Grant.objects.filter(user=person, application_id=application_id).delete()
+    access.delete()
+    trail.record(
+        actor=person,
+        action="mastodon.app_disconnected",
+        obj=application,
+        after={"name": application.name, "tokens": count},
+    )
+    return count

@@ -13,23 +13,26 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.models import Application
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView, RevokeTokenView, TokenView
 
 from hashdesk.core import ratelimit
-from hashdesk.core.errors import RateLimited
+from hashdesk.core.errors import NotFound, RateLimited
 from hashdesk.integrations.mastodon import actions, responses
 from hashdesk.integrations.mastodon.actions import OOB
 from hashdesk.integrations.mastodon.responses import Caller, endpoint
 from hashdesk.integrations.mastodon.scopes import GRANT_TYPES, registered_scopes
 from hashdesk.integrations.mastodon.tokens import SCOPES
-from hashdesk.web.requests import client_address
+from hashdesk.web.requests import client_address, current_user
 
 
 def application_entity(application: Application, *, secret: str | None = None) -> dict[str, Any]:
@@ -192,3 +195,37 @@ def server_metadata(request: HttpRequest) -> JsonResponse:
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
     }
     return responses.ok(body)
+
+
+# --- Connected apps (a page for people, not part of Mastodon's API) ----------------------------
+
+
+@login_required
+@require_http_methods(["GET"])
+def connected_apps(request: HttpRequest) -> HttpResponse:
+    """The apps a person let use their account, each with what it may do and a way to stop it."""
+    apps = actions.connected_apps(current_user(request))
+    rows = [
+        {
+            "app": app,
+            "scope_rows": [(scope, SCOPES[scope]) for scope in app.scopes if scope in SCOPES],
+        }
+        for app in apps
+    ]
+    return render(request, "mastodon/connected_apps.html", {"rows": rows})
+
+
+@login_required
+@require_http_methods(["POST"])
+def disconnect_app(request: HttpRequest, application_id: str) -> HttpResponse:
+    try:
+        count = actions.do_disconnect_app(current_user(request), int(application_id))
+    except NotFound as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"The app no longer has access to your account ({count} "
+            f"sign-in{'s' if count != 1 else ''} revoked).",
+        )
+    return redirect("mastodon:connected-apps")

@@ -33,6 +33,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
         oauth_views.server_metadata,
         name="oauth-metadata",
     ),
+    # The person's own page of apps they let in (not part of Mastodon's API).
+    re_path(r"^connected-apps/$", oauth_views.connected_apps, name="connected-apps"),
+    re_path(
+        r"^connected-apps/(?P<application_id>[0-9]+)/disconnect$",
+        oauth_views.disconnect_app,
+        name="connected-app-disconnect",
+    ),
     # Instance
     path("api/v1/instance", views.instance_v1, name="instance"),
     path("api/v2/instance", views.instance_v2, name="instance-v2"),
