@@ -23,13 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -39,6 +36,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results" / "alertmanager.json"
 sys.path.insert(0, str(BENCH_DIR / "support"))
+import runs as runs_on  # noqa: E402
 import scaled_out  # noqa: E402
 
 ALERTS = 1_000
@@ -215,19 +213,6 @@ def measure(rounds: int) -> dict[str, Any]:
     }
 
 
-def _child(env: dict[str, str], rounds: int) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--measure", str(rounds)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"measurement failed:\n{done.stderr[-4000:]}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
 def _summary(run: dict[str, Any]) -> dict[str, Any]:
     if "cases" not in run:
         return run
@@ -241,53 +226,33 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--postgres", default=scaled_out.DEFAULT_POSTGRES_URL)
     parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.measure is not None:
-        print(json.dumps(measure(args.measure)))
+    if args.measure:
+        print(json.dumps(measure(args.rounds)))
         return 0
 
     started = time.perf_counter()
     load_before = round(os.getloadavg()[0], 2)
-    base_env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"HASHDESK_DATABASE_URL", "HASHDESK_REDIS_URL", "HASHDESK_SQLITE_PATH"}
-    }
-    base_env["HASHDESK_RATE_ALERTMANAGER_PER_MINUTE"] = "1000000"
-    base_env["HASHDESK_LOG_LEVEL"] = "ERROR"
-    base_env["HASHDESK_TASKS_IMMEDIATE"] = "0"
-    runs: dict[str, Any] = {}
-    data_dir = Path(tempfile.mkdtemp(prefix="hashdesk-alertmanager-bench-"))
-    try:
-        env = {**base_env, "HASHDESK_DATA_DIR": str(data_dir)}
-        print(f"SQLite: {args.rounds} rounds ...", flush=True)
-        runs["sqlite"] = _child(env, args.rounds)
-        reason = None if not args.no_postgres else "--no-postgres"
-        if reason is None:
-            reason = scaled_out.unavailable(args.postgres, scaled_out.DEFAULT_REDIS_URL)
-            if reason is not None and reason.startswith("Redis"):
-                reason = None
-        if reason is None:
-            print(f"PostgreSQL: {args.rounds} rounds ...", flush=True)
-            name = f"hashdesk_bench_alertmanager_{os.getpid()}_{int(time.time())}"
-            with scaled_out.fresh_database(args.postgres, name) as url:
-                runs["postgresql"] = _child({**env, "HASHDESK_DATABASE_URL": url}, args.rounds)
-        else:
-            runs["postgresql"] = {"skipped": reason}
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    runs = runs_on.on_sqlite_and_postgresql(
+        __file__,
+        ["--rounds", str(args.rounds)],
+        name="alertmanager",
+        postgres_url=args.postgres,
+        skip_postgres=args.no_postgres,
+        extra_env={
+            # Every batch is measured, none refused; the web worker's log stays quiet.
+            "HASHDESK_RATE_ALERTMANAGER_PER_MINUTE": "1000000",
+            "HASHDESK_LOG_LEVEL": "ERROR",
+            "HASHDESK_TASKS_IMMEDIATE": "0",
+        },
+    )
     report = {
         "benchmark": "alertmanager",
         "what": "Alertmanager v4 webhook notifications of 1,000 alerts posted over HTTP to one "
         "granian WSGI web worker: one group of 1,000, 100 groups of 10, the same group "
         "repeated, and all 1,000 resolved",
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1min_before": load_before,
-            "load_average_1min_after": round(os.getloadavg()[0], 2),
-        },
+        "machine": runs_on.machine(load_before),
         "summary": {name: _summary(run) for name, run in runs.items()},
         "runs": runs,
         "total_seconds": round(time.perf_counter() - started),
@@ -295,7 +260,7 @@ def main() -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report["summary"], indent=2))
-    return 0
+    return 1 if any("error" in run for run in runs.values()) else 0
 
 
 if __name__ == "__main__":

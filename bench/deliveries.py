@@ -21,12 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import shutil
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +32,7 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results" / "deliveries.json"
 sys.path.insert(0, str(BENCH_DIR / "support"))
+import runs as runs_on  # noqa: E402
 import scaled_out  # noqa: E402
 
 COUNT = 2_000
@@ -186,20 +183,6 @@ def measure(count: int) -> dict[str, Any]:
     return results
 
 
-def _child(env: dict[str, str], count: int) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--measure", "--count", str(count)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=3600,
-    )
-    if done.returncode != 0:
-        return {"error": done.stderr[-3000:]}
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=COUNT)
@@ -211,49 +194,19 @@ def main() -> int:
         print(json.dumps(measure(args.count)))
         return 0
     load_before = round(os.getloadavg()[0], 2)
-    base_env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"HASHDESK_DATABASE_URL", "HASHDESK_REDIS_URL", "HASHDESK_SQLITE_PATH"}
-    }
-    runs: dict[str, Any] = {}
-    data_dir = Path(tempfile.mkdtemp(prefix="hashdesk-deliveries-bench-"))
-    try:
-        env = {**base_env, "HASHDESK_DATA_DIR": str(data_dir)}
-        print(f"SQLite: {args.count:,} deliveries per channel ...", flush=True)
-        runs["sqlite"] = _child(env, args.count)
-        reason = "--no-postgres" if args.no_postgres else None
-        if reason is None:
-            reason = scaled_out.unavailable(args.postgres, scaled_out.DEFAULT_REDIS_URL)
-            if reason is not None and reason.startswith("Redis"):
-                reason = None  # only PostgreSQL is needed here
-        if reason is None:
-            print(f"PostgreSQL: {args.count:,} deliveries per channel ...", flush=True)
-            name = f"hashdesk_bench_deliveries_{os.getpid()}_{int(time.time())}"
-            with scaled_out.fresh_database(args.postgres, name) as url:
-                pg_dir = Path(tempfile.mkdtemp(prefix="hashdesk-deliveries-bench-pg-"))
-                try:
-                    runs["postgresql"] = _child(
-                        {**env, "HASHDESK_DATA_DIR": str(pg_dir), "HASHDESK_DATABASE_URL": url},
-                        args.count,
-                    )
-                finally:
-                    shutil.rmtree(pg_dir, ignore_errors=True)
-        else:
-            runs["postgresql"] = {"skipped": reason}
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    runs = runs_on.on_sqlite_and_postgresql(
+        __file__,
+        ["--count", str(args.count)],
+        name="deliveries",
+        postgres_url=args.postgres,
+        skip_postgres=args.no_postgres,
+    )
     report = {
         "benchmark": "deliveries",
         "what": "outbox.deliver_all_due in one process (one worker) over due rows of each "
         "channel: email to a real SMTP server, signed webhooks to a local HTTP receiver, and "
         "a no-op channel (the outbox's own cost per row)",
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1min_before": load_before,
-            "load_average_1min_after": round(os.getloadavg()[0], 2),
-        },
+        "machine": runs_on.machine(load_before),
         "runs": runs,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -25,12 +25,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import shutil
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -39,6 +35,7 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results" / "notify_fanout.json"
 sys.path.insert(0, str(BENCH_DIR / "support"))
+import runs as runs_on  # noqa: E402
 import scaled_out  # noqa: E402
 
 PEOPLE = 10_000
@@ -168,20 +165,6 @@ def measure(people: int) -> dict[str, Any]:
     }
 
 
-def _child(env: dict[str, str], people: int) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--measure", "--people", str(people)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=3600,
-    )
-    if done.returncode != 0:
-        return {"error": done.stderr[-3000:]}
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=PEOPLE)
@@ -193,49 +176,19 @@ def main() -> int:
         print(json.dumps(measure(args.people)))
         return 0
     load_before = round(os.getloadavg()[0], 2)
-    base_env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"HASHDESK_DATABASE_URL", "HASHDESK_REDIS_URL", "HASHDESK_SQLITE_PATH"}
-    }
-    runs: dict[str, Any] = {}
-    data_dir = Path(tempfile.mkdtemp(prefix="hashdesk-fanout-bench-"))
-    try:
-        env = {**base_env, "HASHDESK_DATA_DIR": str(data_dir)}
-        print(f"SQLite: an update to {args.people:,} subscribers ...", flush=True)
-        runs["sqlite"] = _child(env, args.people)
-        reason = "--no-postgres" if args.no_postgres else None
-        if reason is None:
-            reason = scaled_out.unavailable(args.postgres, scaled_out.DEFAULT_REDIS_URL)
-            if reason is not None and reason.startswith("Redis"):
-                reason = None  # only PostgreSQL is needed here
-        if reason is None:
-            print(f"PostgreSQL: an update to {args.people:,} subscribers ...", flush=True)
-            name = f"hashdesk_bench_fanout_{os.getpid()}_{int(time.time())}"
-            with scaled_out.fresh_database(args.postgres, name) as url:
-                pg_dir = Path(tempfile.mkdtemp(prefix="hashdesk-fanout-bench-pg-"))
-                try:
-                    runs["postgresql"] = _child(
-                        {**env, "HASHDESK_DATA_DIR": str(pg_dir), "HASHDESK_DATABASE_URL": url},
-                        args.people,
-                    )
-                finally:
-                    shutil.rmtree(pg_dir, ignore_errors=True)
-        else:
-            runs["postgresql"] = {"skipped": reason}
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    runs = runs_on.on_sqlite_and_postgresql(
+        __file__,
+        ["--people", str(args.people)],
+        name="notify_fanout",
+        postgres_url=args.postgres,
+        skip_postgres=args.no_postgres,
+    )
     report = {
         "benchmark": "notify_fanout",
         "what": "do_post_official_update on a major incident of a service 10,000 people follow "
         "(email on for major incidents): the action's commit, every in-app notification, and "
         "every mail accepted by a real SMTP server, delivered by one worker (this process)",
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1min_before": load_before,
-            "load_average_1min_after": round(os.getloadavg()[0], 2),
-        },
+        "machine": runs_on.machine(load_before),
         "runs": runs,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
