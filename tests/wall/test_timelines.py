@@ -29,6 +29,36 @@ def test_home_lists_what_i_follow_and_my_own_posts(
     assert home == [reply, thread, by_person, tagged, on_service, mine]
 
 
+def test_home_audience_agrees_with_each_persons_home_timeline_in_one_query(
+    requester, other_requester, ana, make_person, vpn_service, django_assert_num_queries
+):
+    stranger = make_person("stranger@example.test")
+    bystander = make_person("bystander@example.test")
+    people = [requester, other_requester, ana, stranger, bystander]
+    thread = actions.do_post(stranger, body="a thread")
+    actions.do_follow(requester, FollowKind.SERVICE, vpn_service)
+    actions.do_follow(
+        other_requester, FollowKind.HASHTAG, Hashtag.objects.get_or_create(name="printers")[0]
+    )
+    actions.do_follow(ana, FollowKind.THREAD, thread)
+    actions.do_follow(bystander, FollowKind.PERSON, ana)
+    posts = [
+        thread,
+        actions.do_post(stranger, body="#vpn slow"),
+        actions.do_post(stranger, body="#printers jammed"),
+        actions.do_post(ana, body="hello from Ana"),
+        actions.do_post(other_requester, body="a reply", reply_to=thread),
+        actions.do_post(requester, body="#printers mine"),
+        actions.do_post(stranger, body="unrelated"),
+    ]
+    for post in posts:
+        expected = {p.pk for p in people if timelines.home(p).filter(pk=post.pk).exists()}
+        with django_assert_num_queries(1):
+            audience = timelines.home_audience(post, [p.pk for p in people])
+        assert audience == expected, post.body
+    assert timelines.home_audience(posts[1], []) == set()
+
+
 def test_service_hashtag_mentions_and_public_timelines(
     requester, other_requester, ana, vpn_agent, vpn_service, finance_team
 ):

@@ -9,6 +9,7 @@ at the top never shift the next page.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +84,33 @@ def home(viewer: Viewer) -> QuerySet[Post]:
         | Q(pk__in=threads)
         | Q(thread_root_id__in=threads)
     )
+
+
+def home_audience(post: Post, among: Iterable[int]) -> set[int]:
+    """Which of the people ``among`` (user ids) have ``post`` on their home timeline, in one query.
+
+    The follow half of ``home`` seen from the post's side, for pushing a new post to open home
+    streams without one query per person. It does not decide visibility: the caller names only
+    people already allowed to see the post (a stream's listeners, chosen by
+    realtime.subscriptions.decide). tests/wall/test_timelines.py checks it agrees with ``home``.
+    """
+    candidates = set(among)
+    if not candidates:
+        return set()
+    audience = {post.author_id} & candidates
+    threads = {post.pk, post.thread_root_id} - {None}
+    hashtags = Post.hashtags.through.objects.filter(post_id=post.pk).values("hashtag_id")
+    follows = Q(kind=FollowKind.PERSON, target_id=post.author_id)
+    follows |= Q(kind=FollowKind.THREAD, target_id__in=threads)
+    follows |= Q(kind=FollowKind.HASHTAG, target_id__in=hashtags)
+    if post.service_id is not None:
+        follows |= Q(kind=FollowKind.SERVICE, target_id=post.service_id)
+    audience.update(
+        Follow.objects.filter(follows, user_id__in=candidates - audience).values_list(
+            "user_id", flat=True
+        )
+    )
+    return audience
 
 
 def public(viewer: Viewer) -> QuerySet[Post]:

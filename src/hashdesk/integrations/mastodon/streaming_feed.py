@@ -126,7 +126,8 @@ def render_post(
     Every connection that gets the event already may hear the streams it was published on,
     which are chosen from the post's own audience (wall.actions.post_streams); the Status is
     rendered as one of them sees it, without the personal fields. ``home_candidates``: the
-    user-stream viewers to check against their home timeline (wall.timelines.home).
+    user-stream viewers to check against their home timeline, all in one query
+    (wall.timelines.home_audience).
     None when the post is gone by now (a later event will say so).
     """
     from hashdesk.integrations.mastodon import entities
@@ -147,11 +148,7 @@ def render_post(
         for name in PERSONAL_FIELDS:
             status.pop(name, None)
         rendered[viewer_class] = _dumps(status)
-    home = frozenset(
-        viewer.user_id
-        for viewer in home_candidates
-        if timelines.home(viewer.user).filter(pk=post_id).exists()
-    )
+    home = frozenset(timelines.home_audience(post, (viewer.user_id for viewer in home_candidates)))
     return RenderedPost(status_by_class=rendered, home_user_ids=home)
 
 
