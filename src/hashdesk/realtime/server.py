@@ -83,7 +83,9 @@ class EventServer:
         self.chat_database = DatabaseThreads(4, "hashdesk-events-chat")
         self.ephemera = Ephemera(self.hub)
         self.pump = EventPump(self.hub, self.pump_database, poll_seconds=poll_seconds)
-        self.mastodon = MastodonStreaming(self.client_database)
+        self.mastodon = MastodonStreaming(
+            self.client_database, position=lambda: self.hub.high_water
+        )
         self.pump.taps.append(self.mastodon.tap)
         self._viewers: weakref.WeakKeyDictionary[ServerConnection, Viewer] = (
             weakref.WeakKeyDictionary()

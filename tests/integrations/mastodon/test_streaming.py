@@ -9,6 +9,7 @@ Story 9: "any Mastodon app can post to and read the wall" — it receives a stre
 from __future__ import annotations
 
 import contextlib
+import json
 import queue
 import socket
 import threading
@@ -277,6 +278,112 @@ def test_a_mention_streams_a_notification_to_the_user_stream(
     assert notification.account.username == "requester"
 
 
+class RawStream:
+    """An SSE connection read byte by byte, as a browser's EventSource reads it (with ids)."""
+
+    def __init__(
+        self, streaming: dict[str, int], path: str, token: str, last_event_id: str | None = None
+    ) -> None:
+        self.sock = socket.create_connection(
+            ("127.0.0.1", streaming["streaming"]), timeout=DEADLINE
+        )
+        resume = f"Last-Event-ID: {last_event_id}\r\n" if last_event_id is not None else ""
+        self.sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n"
+            f"{resume}\r\n".encode()
+        )
+        self.buffer = b""
+        while b"\r\n\r\n:)\n\n" not in self.buffer:
+            self._read()
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n:)\n\n")
+        assert head.startswith(b"HTTP/1.1 200 OK"), head
+
+    def _read(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise AssertionError("the stream closed")
+        self.buffer += chunk
+
+    def next(self) -> dict[str, str]:
+        """The next message's fields (heartbeat comments skipped)."""
+        while True:
+            while b"\n\n" not in self.buffer:
+                self._read()
+            block, _, self.buffer = self.buffer.partition(b"\n\n")
+            fields = dict(
+                line.split(": ", 1) for line in block.decode().split("\n") if ": " in line
+            )
+            if fields:
+                return fields
+
+    def assert_silent(self, seconds: float = 0.5) -> None:
+        self.sock.settimeout(seconds)
+        try:
+            while True:
+                self._read()
+                if b"\n\n" in self.buffer and self.next():
+                    raise AssertionError(f"unexpected message: {self.buffer!r}")
+        except TimeoutError:
+            pass
+        finally:
+            self.sock.settimeout(DEADLINE)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_client_reconnecting_with_last_event_id_gets_what_it_missed_then_the_live_posts(
+    streaming: dict[str, int], requester: User, vpn_agent: User, network_team: Team
+) -> None:
+    token = token_for(requester, scope="read")
+    first = RawStream(streaming, "/api/v1/streaming/public", token)
+    seen = wall.do_post(vpn_agent, body="#vpn slow this morning")
+    message = first.next()
+    assert message["event"] == "update" and json.loads(message["data"])["id"] == str(seen.pk)
+    first.close()
+    # A second reader stays connected; once it has everything, the server has taken the missed
+    # events too, so the reconnecting reader can only get them by replay.
+    watcher = RawStream(streaming, "/api/v1/streaming/public", token)
+
+    missed = [wall.do_post(vpn_agent, body=f"#vpn update {n}") for n in range(3)]
+    wall.do_post(  # never for this reader, missed or not
+        vpn_agent, body="#vpn team only", visibility=PostVisibility.TEAM, team=network_team
+    )
+    wall.do_delete_post(vpn_agent, missed[1])
+    assert [watcher.next()["event"] for _ in range(4)] == ["update"] * 3 + ["delete"]
+    watcher.close()
+    again = RawStream(streaming, "/api/v1/streaming/public", token, last_event_id=message["id"])
+    live = wall.do_post(vpn_agent, body="#vpn fixed")
+
+    got = [again.next() for _ in range(5)]
+    assert [(m["event"], json.loads(m["data"])) for m in got[:4]] == [
+        ("update", json.loads(got[0]["data"]) | {"id": str(missed[0].pk)}),
+        ("update", json.loads(got[1]["data"]) | {"id": str(missed[1].pk)}),
+        ("update", json.loads(got[2]["data"]) | {"id": str(missed[2].pk)}),
+        ("delete", missed[1].pk),
+    ]
+    assert (got[4]["event"], json.loads(got[4]["data"])["id"]) == ("update", str(live.pk))
+    ids = [int(m["id"]) for m in got]
+    assert ids == sorted(set(ids)) and ids[0] > int(message["id"])
+    again.assert_silent()  # no duplicate of a replayed event arrives live
+    again.close()
+
+
+def test_a_resume_point_the_log_no_longer_holds_streams_live_events_only(
+    streaming: dict[str, int], requester: User, vpn_agent: User
+) -> None:
+    from hashdesk.core.models import Event
+
+    token = token_for(requester, scope="read")
+    wall.do_post(vpn_agent, body="#vpn old news")
+    Event.objects.all().delete()  # what retention does to old events
+    stream = RawStream(streaming, "/api/v1/streaming/public", token, last_event_id="1")
+    live = wall.do_post(vpn_agent, body="#vpn new news")
+    message = stream.next()
+    assert json.loads(message["data"])["id"] == str(live.pk)
+    stream.close()
+
+
 @pytest.mark.parametrize(
     ("path", "headers", "status", "error"),
     [
@@ -285,6 +392,7 @@ def test_a_mention_streams_a_notification_to_the_user_stream(
         ("/api/v1/streaming/user", "write-only", 401, "required scopes"),
         ("/api/v1/streaming/hashtag", "valid", 400, "No tag"),
         ("/api/v1/streaming/list?list=1", "valid", 404, "Unknown stream"),
+        ("/api/v1/streaming/public", "bad-resume", 400, "Last-Event-ID"),
     ],
 )
 def test_refused_streams_answer_mastodon_errors_and_change_nothing(
@@ -297,6 +405,8 @@ def test_refused_streams_answer_mastodon_errors_and_change_nothing(
 ) -> None:
     if headers == "valid":
         headers = {"Authorization": f"Bearer {token_for(requester)}"}
+    elif headers == "bad-resume":
+        headers = {"Authorization": f"Bearer {token_for(requester)}", "Last-Event-ID": "12abc"}
     elif headers == "write-only":
         headers = {"Authorization": f"Bearer {token_for(requester, scope='write')}"}
     tokens_before = AccessToken.objects.count()

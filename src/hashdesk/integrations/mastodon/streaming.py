@@ -16,6 +16,13 @@ Events: ``update`` (created), ``status.update`` (edited), ``delete`` (deleted, h
 ``notification``; a ``:thump`` comment every 15 s keeps proxies from closing an idle stream.
 Every connection only hears the event streams core.visibility grants its token's owner.
 
+Each event carries the event log's ``id:``, so a client that reconnects with ``Last-Event-ID``
+(browsers' EventSource do it by themselves) first gets what it missed, then the live events, with
+no gap and no duplicate: the same replay as the WebSocket resume (realtime.feed.missed_events),
+queued behind the events this process had already taken when the client joined. A client away
+longer than the event log keeps (or with more than ``feed.REPLAY_LIMIT`` events missed) gets no
+replay and reloads its timeline over the REST API, as Mastodon apps do after any reconnect.
+
 The HTTP side is deliberately small: GET only, request line and headers up to 8 KiB, a
 close-delimited ``text/event-stream`` response. A connection whose unsent bytes exceed
 :data:`SLOW_CLIENT_BUFFER_BYTES` is dropped, like on the WebSocket side.
@@ -28,7 +35,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -44,7 +51,7 @@ from hashdesk.integrations.mastodon.streaming_feed import (
     render_post,
     tokens_still_valid,
 )
-from hashdesk.realtime.feed import DatabaseThreads, WireEvent
+from hashdesk.realtime.feed import DatabaseThreads, WireEvent, missed_events
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +129,9 @@ class StreamClient:
     channel: str
     tag: str | None = None
     opened: float = field(default_factory=time.monotonic)
+    # Events up to this id are not streamed live to this client: it joined after them, and a
+    # resume replays those it missed.
+    after: int = 0
 
     @property
     def wants_posts(self) -> bool:
@@ -144,27 +154,63 @@ class StreamClient:
         return True
 
 
-def message(event: str, data: bytes) -> bytes:
-    return b"event: " + event.encode() + b"\ndata: " + data + b"\n\n"
+def message(event: str, data: bytes, event_id: int) -> bytes:
+    """One SSE message. ``id`` comes with the event (never alone: Mastodon clients refuse a
+    message without ``event``)."""
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, event.encode(), data)
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """An event taken from the pump, waiting for rendering."""
+
+    id: int
+    streams: tuple[str, ...]
+    payload: dict[str, Any]
+    handed_over: float
+
+
+@dataclass(frozen=True)
+class Resume:
+    """A reconnected client's replay of the events after ``last_event_id`` up to ``joined_after``.
+
+    Queued with the live events, so it runs after every event taken before the client joined and
+    before every event taken after."""
+
+    client: StreamClient
+    last_event_id: int
+    joined_after: int
+
+
+def event_payload(frame: bytes) -> dict[str, Any] | None:
+    """The wall post or notification event in a wire frame; None for any other event."""
+    if not any(marker in frame for marker in _INTERESTING):
+        return None
+    payload = json.loads(frame).get("event") or {}
+    if payload.get("type") not in ("wall_post", "notification"):
+        return None
+    return dict(payload)
 
 
 class MastodonStreaming:
     """The streaming listener of one event server process."""
 
-    def __init__(self, database: DatabaseThreads) -> None:
+    def __init__(self, database: DatabaseThreads, position: Callable[[], int]) -> None:
+        """``position``: the id of the newest event the pump has handed to :meth:`tap`."""
         self.database = database
+        self._position = position
         self._listeners: dict[str, set[StreamClient]] = {}
         self._clients: set[StreamClient] = set()
         self._per_user: dict[int, int] = {}
-        self._pending: asyncio.Queue[tuple[int, tuple[str, ...], dict[str, Any], float]] | None = (
-            None
-        )
+        self._pending: asyncio.Queue[LiveEvent | Resume] | None = None
         self._server: asyncio.Server | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self.events_streamed = 0
         self.messages_sent = 0
         self.dropped_slow = 0
         self.dropped_events = 0
+        self.resumed = 0
+        self.resume_refused = 0
         # Seconds from the pump handing over the last streamed event to its last write queued.
         self.last_fanout = 0.0
 
@@ -206,32 +252,32 @@ class MastodonStreaming:
         """Called by the pump for every event, in id order, on the loop (never awaits)."""
         if not self._clients or self._pending is None:
             return
-        if not any(marker in event.frame for marker in _INTERESTING):
-            return
         if not any(name in self._listeners for name in event.streams):
             return
         try:
-            payload = json.loads(event.frame).get("event") or {}
+            payload = event_payload(event.frame)
         except ValueError:
             logger.exception("event %s is not JSON", event.id)
             return
-        if payload.get("type") not in ("wall_post", "notification"):
+        if payload is None:
             return
         try:
-            self._pending.put_nowait((event.id, event.streams, payload, time.perf_counter()))
+            self._pending.put_nowait(
+                LiveEvent(event.id, event.streams, payload, time.perf_counter())
+            )
         except asyncio.QueueFull:
             self.dropped_events += 1
             logger.warning("Mastodon streaming is behind; event %s not streamed", event.id)
 
     # --- Output ----------------------------------------------------------------------------------
 
-    def _targets(self, streams: Iterable[str]) -> set[StreamClient]:
+    def _targets(self, streams: Iterable[str], event_id: int) -> set[StreamClient]:
         targets: set[StreamClient] = set()
         for name in streams:
             listeners = self._listeners.get(name)
             if listeners:
                 targets |= listeners
-        return targets
+        return {client for client in targets if client.after < event_id}
 
     def _send(self, clients: Iterable[StreamClient], data: bytes) -> None:
         for client in clients:
@@ -248,23 +294,54 @@ class MastodonStreaming:
     async def _render_loop(self) -> None:
         assert self._pending is not None
         while True:
-            event_id, streams, payload, handed_over = await self._pending.get()
+            job = await self._pending.get()
+            if isinstance(job, Resume):
+                try:
+                    await self._resume(job)
+                except Exception:
+                    logger.exception("replaying events after %s failed", job.last_event_id)
+                continue
             try:
                 streamed_before = self.events_streamed
-                await self._stream_event(streams, payload)
+                await self._stream_event(job.id, self._targets(job.streams, job.id), job.payload)
                 if self.events_streamed != streamed_before:
-                    self.last_fanout = time.perf_counter() - handed_over
+                    self.last_fanout = time.perf_counter() - job.handed_over
             except Exception:
-                logger.exception("streaming event %s failed", event_id)
+                logger.exception("streaming event %s failed", job.id)
 
-    async def _stream_event(self, streams: tuple[str, ...], payload: dict[str, Any]) -> None:
-        targets = self._targets(streams)
+    async def _resume(self, job: Resume) -> None:
+        """Stream to ``job.client`` alone the events it missed, as they would have come live."""
+        client = job.client
+        if client not in self._clients:
+            return
+        replay = await self.database.run(
+            missed_events, job.last_event_id, client.viewer.streams, job.joined_after
+        )
+        if replay.reset is not None:
+            self.resume_refused += 1
+            logger.info(
+                "no replay after event %s (%s); the client reloads its timeline",
+                job.last_event_id,
+                replay.reset,
+            )
+            return
+        for event in replay.events:
+            if event.id > job.joined_after or client not in self._clients:
+                break  # later events are coming live, in order, behind this job
+            payload = event_payload(event.frame)
+            if payload is not None:
+                await self._stream_event(event.id, {client}, payload)
+        self.resumed += 1
+
+    async def _stream_event(
+        self, event_id: int, targets: set[StreamClient], payload: dict[str, Any]
+    ) -> None:
         if not targets:
             return
         op = payload.get("op")
         if payload["type"] == "notification":
             if op == "create":
-                await self._stream_notification(targets, payload)
+                await self._stream_notification(event_id, targets, payload)
             return
         snapshot = payload.get("post") or {}
         post_id = snapshot.get("id")
@@ -272,15 +349,19 @@ class MastodonStreaming:
             return
         if op == "delete":
             wanting = [client for client in targets if client.wants_posts]
-            self._send(wanting, message("delete", str(post_id).encode()))
+            self._send(wanting, message("delete", str(post_id).encode(), event_id))
             self.events_streamed += 1
         elif op in ("create", "update"):
-            await self._stream_post(
-                targets, post_id, snapshot, "update" if op == "create" else "status.update"
-            )
+            name = "update" if op == "create" else "status.update"
+            await self._stream_post(event_id, targets, post_id, snapshot, name)
 
     async def _stream_post(
-        self, targets: set[StreamClient], post_id: int, snapshot: dict[str, Any], name: str
+        self,
+        event_id: int,
+        targets: set[StreamClient],
+        post_id: int,
+        snapshot: dict[str, Any],
+        name: str,
     ) -> None:
         public = [client for client in targets if client.hears(snapshot)]
         home = [client for client in targets if client.channel == "user"]
@@ -303,11 +384,11 @@ class MastodonStreaming:
             if client.viewer.user_id in home_ids:
                 by_class.setdefault(client.viewer.viewer_class, []).append(client)
         for viewer_class, clients in by_class.items():
-            self._send(clients, message(name, rendered.status_by_class[viewer_class]))
+            self._send(clients, message(name, rendered.status_by_class[viewer_class], event_id))
         self.events_streamed += 1
 
     async def _stream_notification(
-        self, targets: set[StreamClient], payload: dict[str, Any]
+        self, event_id: int, targets: set[StreamClient], payload: dict[str, Any]
     ) -> None:
         notification_id = (payload.get("notification") or {}).get("id")
         if not isinstance(notification_id, int):
@@ -319,7 +400,7 @@ class MastodonStreaming:
         for clients in by_user.values():
             data = await self.database.run(render_notification, notification_id, clients[0].viewer)
             if data is not None:
-                self._send(clients, message("notification", data))
+                self._send(clients, message("notification", data, event_id))
                 self.events_streamed += 1
 
     async def _heartbeat_loop(self) -> None:
@@ -408,6 +489,7 @@ class MastodonStreaming:
             return None
         try:
             channel, tag = channel_for(request.path, request.query)
+            last_event_id = resume_point(request)
             viewer = await self.database.run(identify, bearer_token(request), peer_address(writer))
         except (BadRequest, Refused) as refused:
             respond_error(writer, refused.status, refused.error)
@@ -429,8 +511,22 @@ class MastodonStreaming:
             return None
         # A comment right away, so that the client sees the stream is open (Mastodon sends ":)").
         writer.write(b":)\n\n")
-        client = StreamClient(writer=writer, viewer=viewer, channel=channel, tag=tag)
+        # No await from here to the end: the position read, the join and the queued replay
+        # happen between two events, which is what makes the replay meet the live events.
+        joined_after = self._position()
+        client = StreamClient(
+            writer=writer, viewer=viewer, channel=channel, tag=tag, after=joined_after
+        )
         self._join(client)
+        # An id ahead of this process (another event server, or one not yet read here): no
+        # replay, and the events in between may come twice rather than not at all.
+        if last_event_id is not None and last_event_id < joined_after:
+            assert self._pending is not None
+            try:
+                self._pending.put_nowait(Resume(client, last_event_id, joined_after))
+            except asyncio.QueueFull:
+                self.resume_refused += 1
+                logger.warning("Mastodon streaming is behind; no replay for a reconnecting client")
         return client
 
 
@@ -476,6 +572,16 @@ def bearer_token(request: Request) -> str | None:
         return token.strip()
     from_query = (request.query.get("access_token") or [""])[0]
     return from_query or None
+
+
+def resume_point(request: Request) -> int | None:
+    """The ``Last-Event-ID`` a reconnecting client sends (an event log id); raises BadRequest."""
+    raw = request.headers.get("last-event-id", "").strip()
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise BadRequest(400, "Last-Event-ID must be the id of an event this stream sent")
+    return int(raw)
 
 
 def peer_address(writer: asyncio.StreamWriter) -> str:
