@@ -72,7 +72,8 @@ async def one_client(
         while got < expected:
             block = await reader.readuntil(b"\n\n")
             now = time.time()
-            if block.startswith(b"event: update\n"):
+            # Messages are "id: N\nevent: update\ndata: {...}" (the id is the resume point).
+            if b"\nevent: update\n" in block:
                 # The Status JSON begins with its id ({"id":"123",...}); reading just that keeps
                 # the load processes from taking the CPU the server is measured on.
                 data = block.split(b"\ndata: ", 1)[1]
