@@ -19,9 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets.sync.client as websocket_client
 from django.utils import timezone
 from mastodon import Mastodon, StreamListener
 from oauth2_provider.models import AccessToken
+from websockets.exceptions import InvalidStatus
 
 from hashdesk.accounts.models import Team, User
 from hashdesk.integrations.mastodon import actions as mastodon_actions
@@ -96,8 +98,10 @@ def token_for(person: User, scope: str = "read write") -> str:
 class Collector(StreamListener):  # type: ignore[misc]
     """Puts every event in a queue; ``opened`` is set by the server's first comment."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, errors: bool = False) -> None:
         super().__init__()
+        # Mastodon.py hands a WebSocket error to every listener of the connection; one keeps it.
+        self.errors = errors
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.opened = threading.Event()
 
@@ -115,6 +119,10 @@ class Collector(StreamListener):  # type: ignore[misc]
 
     def on_notification(self, notification: Any) -> None:
         self.events.put(("notification", notification))
+
+    def on_websocket_error(self, error: Any, for_stream: Any = None) -> None:
+        if self.errors:
+            self.events.put(("error", error))
 
     def next(self, timeout: float = DEADLINE) -> tuple[str, Any]:
         try:
@@ -442,3 +450,174 @@ def test_a_revoked_token_loses_its_open_stream(streaming: dict[str, int], reques
         with contextlib.suppress(ConnectionResetError):
             while sock.recv(4096):  # heartbeats until the recheck closes the stream
                 pass
+
+
+# --- The WebSocket form (streaming_ws) ------------------------------------------------------------
+
+
+def settled(handle: Any, collector: Collector) -> None:
+    """Wait until the server has handled every message sent so far on ``handle``.
+
+    Mastodon's protocol acknowledges no subscription; a refused one answers an error, and
+    messages are handled in order, so once that error is back the earlier ones are in force.
+    """
+    handle.subscribe("list", listener=collector, list="0")
+    name, error = collector.next()
+    assert name == "error" and "Unknown stream type" in str(error)
+    handle.unsubscribe("list", list="0")  # forget it on the client side (the server never had it)
+
+
+def test_a_mastodon_app_streams_several_subscriptions_over_one_websocket(
+    streaming: dict[str, int], requester: User, vpn_agent: User, network_team: Team
+) -> None:
+    wall.do_follow(vpn_agent, FollowKind.PERSON, requester)
+    api = Mastodon(
+        access_token=token_for(vpn_agent, scope="read"),
+        api_base_url=base_url(streaming),
+        version_check_mode="none",
+    )
+    public, tagged, home, errors = Collector(), Collector(), Collector(), Collector(errors=True)
+    handle = api.stream_open_websocket(errors)
+    try:
+        api.stream_public(public, websocket_handle=handle)
+        api.stream_hashtag("VPN", tagged, websocket_handle=handle)
+        api.stream_user(home, websocket_handle=handle)
+        settled(handle, errors)
+
+        post = wall.do_post(requester, body="#vpn drops every ten minutes")
+        for listener in (public, tagged, home):
+            name, status = listener.next()
+            assert (name, int(status.id)) == ("update", post.pk)
+            assert status.account.username == "requester"
+            assert [tag.name for tag in status.tags] == ["vpn"]
+        wall.do_delete_post(requester, post)
+        for listener in (public, tagged, home):
+            assert listener.next() == ("delete", str(post.pk))
+    finally:
+        handle.close()
+
+
+def test_unsubscribing_stops_one_stream_and_keeps_the_others(
+    streaming: dict[str, int], requester: User, vpn_agent: User
+) -> None:
+    api = Mastodon(
+        access_token=token_for(vpn_agent, scope="read"),
+        api_base_url=base_url(streaming),
+        version_check_mode="none",
+    )
+    public, tagged, errors = Collector(), Collector(), Collector(errors=True)
+    handle = api.stream_open_websocket(errors)
+    try:
+        api.stream_public(public, websocket_handle=handle)
+        subscription = api.stream_hashtag("vpn", tagged, websocket_handle=handle)
+        settled(handle, errors)
+        first = wall.do_post(requester, body="#vpn slow")
+        assert int(tagged.next()[1].id) == first.pk
+        assert int(public.next()[1].id) == first.pk
+
+        subscription.close()
+        settled(handle, errors)
+        second = wall.do_post(requester, body="#vpn still slow")
+        assert int(public.next()[1].id) == second.pk
+        tagged.assert_silent()
+    finally:
+        handle.close()
+
+
+def ws_url(streaming: dict[str, int], query: str = "") -> str:
+    return f"ws://127.0.0.1:{streaming['streaming']}/api/v1/streaming{query}"
+
+
+def test_a_team_post_reaches_a_member_over_websocket_and_never_an_outsider(
+    streaming: dict[str, int], requester: User, vpn_agent: User, network_team: Team
+) -> None:
+    wall.do_follow(requester, FollowKind.HASHTAG, Hashtag.objects.get_or_create(name="vpn")[0])
+    outsider = websocket_client.connect(
+        ws_url(streaming, "?stream=user"),
+        additional_headers={"Authorization": f"Bearer {token_for(requester, scope='read')}"},
+        compression=None,
+    )
+    # A browser passes the token as the subprotocol; the server must choose it back.
+    member_token = token_for(vpn_agent, scope="read")
+    member = websocket_client.connect(
+        ws_url(streaming, "?stream=user"),
+        subprotocols=[member_token],  # type: ignore[list-item]
+        compression=None,
+    )
+    with outsider, member:
+        assert member.subprotocol == member_token
+        for connection in (outsider, member):  # both subscriptions are in force once this answers
+            connection.send(json.dumps({"type": "subscribe", "stream": "nonsense"}))
+            assert json.loads(connection.recv(timeout=DEADLINE)) == {
+                "error": "Unknown stream type",
+                "status": 400,
+            }
+        team_post = wall.do_post(
+            vpn_agent, body="#vpn gateway reboot", visibility=PostVisibility.TEAM, team=network_team
+        )
+        public_post = wall.do_post(vpn_agent, body="#vpn back for everyone")
+
+        got = [json.loads(member.recv(timeout=DEADLINE)) for _ in range(2)]
+        assert [(m["stream"], m["event"]) for m in got] == [(["user"], "update")] * 2
+        assert [json.loads(m["payload"])["id"] for m in got] == [
+            str(team_post.pk),
+            str(public_post.pk),
+        ]
+        # Events leave in order: the public post arriving first proves the team post never will.
+        seen = json.loads(outsider.recv(timeout=DEADLINE))
+        assert json.loads(seen["payload"])["id"] == str(public_post.pk)
+
+
+@pytest.mark.parametrize(
+    ("message", "error", "status"),
+    [
+        ("not json", "Could not parse message", 400),
+        (b"\xff\xfe", "Could not parse message", 400),
+        ({"type": "shout"}, "Unknown message type", 400),
+        ({"type": "subscribe", "stream": "hashtag"}, "No tag for stream provided", 400),
+        ({"type": "subscribe", "stream": "user"}, "required scopes", 401),
+    ],
+)
+def test_refused_websocket_messages_answer_errors_and_the_connection_stays(
+    streaming: dict[str, int],
+    requester: User,
+    vpn_agent: User,
+    message: Any,
+    error: str,
+    status: int,
+) -> None:
+    token = token_for(requester, scope="write read:notifications")
+    with websocket_client.connect(
+        ws_url(streaming, f"?access_token={token}"), compression=None
+    ) as connection:
+        connection.send(message if isinstance(message, str | bytes) else json.dumps(message))
+        answer = json.loads(connection.recv(timeout=DEADLINE))
+        assert error in answer["error"] and answer["status"] == status
+        # Still open, and a permitted subscription works.
+        connection.send(json.dumps({"type": "subscribe", "stream": "user:notification"}))
+        connection.send(json.dumps({"type": "subscribe", "stream": "nonsense"}))
+        assert json.loads(connection.recv(timeout=DEADLINE))["status"] == 400
+        post = wall.do_post(vpn_agent, body="@requester could you check your VPN client?")
+        notice = json.loads(connection.recv(timeout=DEADLINE))
+        assert (notice["stream"], notice["event"]) == (["user:notification"], "notification")
+        assert json.loads(notice["payload"])["status"]["id"] == str(post.pk)
+
+
+@pytest.mark.parametrize(
+    ("headers", "path", "status"),
+    [
+        ({}, "/api/v1/streaming", 401),
+        ({"Authorization": "Bearer nope"}, "/api/v1/streaming", 401),
+        ("valid", "/api/v1/streaming/elsewhere", 404),
+    ],
+)
+def test_refused_websocket_handshakes_answer_mastodon_errors(
+    streaming: dict[str, int], requester: User, headers: Any, path: str, status: int
+) -> None:
+    if headers == "valid":
+        headers = {"Authorization": f"Bearer {token_for(requester)}"}
+    url = f"ws://127.0.0.1:{streaming['streaming']}{path}"
+    with pytest.raises(InvalidStatus) as refused:
+        websocket_client.connect(url, additional_headers=headers, compression=None)
+    assert refused.value.response.status_code == status
+    assert "error" in json.loads(refused.value.response.body)

@@ -23,6 +23,10 @@ queued behind the events this process had already taken when the client joined. 
 longer than the event log keeps (or with more than ``feed.REPLAY_LIMIT`` events missed) gets no
 replay and reloads its timeline over the REST API, as Mastodon apps do after any reconnect.
 
+``GET /api/v1/streaming`` with ``Upgrade: websocket`` is the WebSocket form, one connection
+carrying many subscriptions (streaming_ws); each subscription is a :class:`StreamClient` here
+like any SSE stream. Requests and stream names are parsed in streaming_http.
+
 The HTTP side is deliberately small: GET only, request line and headers up to 8 KiB, a
 close-delimited ``text/event-stream`` response. A connection whose unsent bytes exceed
 :data:`SLOW_CLIENT_BUFFER_BYTES` is dropped, like on the WebSocket side.
@@ -38,7 +42,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, unquote
 
 from django.conf import settings
 
@@ -51,14 +54,32 @@ from hashdesk.integrations.mastodon.streaming_feed import (
     render_post,
     tokens_still_valid,
 )
+from hashdesk.integrations.mastodon.streaming_http import (
+    CHANNELS,
+    MAX_REQUEST_BYTES,
+    STREAMING_PREFIX,
+    BadRequest,
+    Request,
+    bearer_token,
+    channel_for,
+    peer_address,
+    read_request,
+    respond,
+    respond_error,
+    resume_point,
+)
+from hashdesk.integrations.mastodon.streaming_ws import (
+    PING,
+    WebSocketSession,
+    event_frame,
+    stream_key,
+    wants_websocket,
+)
 from hashdesk.realtime.feed import DatabaseThreads, WireEvent, missed_events
 
 logger = logging.getLogger(__name__)
 
-STREAMING_PREFIX = "/api/v1/streaming"
 HEARTBEAT_SECONDS = 15.0
-# Request line plus headers; anything longer is refused (431).
-MAX_REQUEST_BYTES = 8 * 1024
 # Seconds a client has to send its request before the connection is closed.
 REQUEST_TIMEOUT_SECONDS = 10.0
 # Unsent bytes after which a connection that stopped reading is dropped.
@@ -70,54 +91,6 @@ MAX_STREAMS_PER_USER = 64
 MAX_PENDING_EVENTS = 10_000
 # Event types this API streams (bytes, to skip every other event without decoding it).
 _INTERESTING = (b'"type":"wall_post"', b'"type":"notification"')
-
-# Scopes a token needs for the streams (as Mastodon: ``read`` covers both).
-STATUS_SCOPE = "read:statuses"
-NOTIFICATION_SCOPE = "read:notifications"
-# channel -> (scope needed, receives posts, receives notifications)
-_CHANNELS: dict[str, tuple[str, bool, bool]] = {
-    "user": (STATUS_SCOPE, True, True),
-    "user:notification": (NOTIFICATION_SCOPE, False, True),
-    "public": (STATUS_SCOPE, True, False),
-    "public:local": (STATUS_SCOPE, True, False),
-    "public:remote": (STATUS_SCOPE, False, False),
-    "public:media": (STATUS_SCOPE, True, False),
-    "public:local:media": (STATUS_SCOPE, True, False),
-    "public:remote:media": (STATUS_SCOPE, False, False),
-    "hashtag": (STATUS_SCOPE, True, False),
-    "hashtag:local": (STATUS_SCOPE, True, False),
-    "direct": (STATUS_SCOPE, False, False),
-}
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-
-
-class BadRequest(Exception):
-    def __init__(self, status: int, error: str) -> None:
-        super().__init__(error)
-        self.status = status
-        self.error = error
-
-
-def channel_for(path: str, query: dict[str, list[str]]) -> tuple[str, str | None]:
-    """The Mastodon stream a path names, and its tag for hashtag streams; raises BadRequest."""
-    if not path.startswith(STREAMING_PREFIX + "/"):
-        raise BadRequest(404, "Unknown stream type")
-    channel = path[len(STREAMING_PREFIX) + 1 :].strip("/").replace("/", ":")
-    if channel not in _CHANNELS:
-        raise BadRequest(404, "Unknown stream type")
-    tag = None
-    if channel.startswith("hashtag"):
-        tag = (query.get("tag") or [""])[0].strip().lstrip("#").lower()
-        if not tag or len(tag) > 100:
-            raise BadRequest(400, "No tag for stream provided")
-    return channel, tag
 
 
 @dataclass(eq=False)
@@ -132,14 +105,20 @@ class StreamClient:
     # Events up to this id are not streamed live to this client: it joined after them, and a
     # resume replays those it missed.
     after: int = 0
+    # The WebSocket connection this is one subscription of; None for a Server-Sent Events stream.
+    socket: WebSocketSession | None = None
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return stream_key(self.channel, self.tag)
 
     @property
     def wants_posts(self) -> bool:
-        return _CHANNELS[self.channel][1]
+        return CHANNELS[self.channel][1]
 
     @property
     def wants_notifications(self) -> bool:
-        return _CHANNELS[self.channel][2]
+        return CHANNELS[self.channel][2]
 
     def hears(self, snapshot: dict[str, Any]) -> bool:
         """Whether a post (its event snapshot) belongs to this public or hashtag stream."""
@@ -279,17 +258,32 @@ class MastodonStreaming:
                 targets |= listeners
         return {client for client in targets if client.after < event_id}
 
-    def _send(self, clients: Iterable[StreamClient], data: bytes) -> None:
+    def _send(self, clients: Iterable[StreamClient], name: str, data: bytes, event_id: int) -> None:
+        """Write one event to ``clients``: encoded once for every SSE stream and once per
+        WebSocket stream key, never once per connection."""
+        sse: bytes | None = None
+        frames: dict[tuple[str, ...], bytes] = {}
         for client in clients:
-            transport = client.writer.transport
-            if transport.is_closing():
-                continue
-            transport.write(data)
-            self.messages_sent += 1
-            if transport.get_write_buffer_size() > SLOW_CLIENT_BUFFER_BYTES:
-                logger.warning("dropping a Mastodon stream that stopped reading")
-                self.dropped_slow += 1
-                transport.abort()
+            if client.socket is None:
+                if sse is None:
+                    sse = message(name, data, event_id)
+                self._write(client, sse)
+            else:
+                frame = frames.get(client.key)
+                if frame is None:
+                    frame = frames[client.key] = event_frame(client.key, name, data)
+                self._write(client, frame)
+
+    def _write(self, client: StreamClient, data: bytes) -> None:
+        transport = client.writer.transport
+        if transport.is_closing():
+            return
+        transport.write(data)
+        self.messages_sent += 1
+        if transport.get_write_buffer_size() > SLOW_CLIENT_BUFFER_BYTES:
+            logger.warning("dropping a Mastodon stream that stopped reading")
+            self.dropped_slow += 1
+            transport.abort()
 
     async def _render_loop(self) -> None:
         assert self._pending is not None
@@ -349,7 +343,7 @@ class MastodonStreaming:
             return
         if op == "delete":
             wanting = [client for client in targets if client.wants_posts]
-            self._send(wanting, message("delete", str(post_id).encode(), event_id))
+            self._send(wanting, "delete", str(post_id).encode(), event_id)
             self.events_streamed += 1
         elif op in ("create", "update"):
             name = "update" if op == "create" else "status.update"
@@ -384,7 +378,7 @@ class MastodonStreaming:
             if client.viewer.user_id in home_ids:
                 by_class.setdefault(client.viewer.viewer_class, []).append(client)
         for viewer_class, clients in by_class.items():
-            self._send(clients, message(name, rendered.status_by_class[viewer_class], event_id))
+            self._send(clients, name, rendered.status_by_class[viewer_class], event_id)
         self.events_streamed += 1
 
     async def _stream_notification(
@@ -400,13 +394,19 @@ class MastodonStreaming:
         for clients in by_user.values():
             data = await self.database.run(render_notification, notification_id, clients[0].viewer)
             if data is not None:
-                self._send(clients, message("notification", data, event_id))
+                self._send(clients, "notification", data, event_id)
                 self.events_streamed += 1
 
     async def _heartbeat_loop(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
-            self._send(list(self._clients), b":thump\n\n")
+            sockets: set[WebSocketSession] = set()
+            for client in list(self._clients):
+                if client.socket is None:
+                    self._write(client, b":thump\n\n")
+                elif client.socket not in sockets:
+                    sockets.add(client.socket)
+                    self._write(client, PING)
 
     async def _recheck_loop(self) -> None:
         """Close the streams of tokens revoked or expired since they opened (as Mastodon does)."""
@@ -434,6 +434,37 @@ class MastodonStreaming:
         self._per_user[user_id] = self._per_user.get(user_id, 0) + 1
         for name in client.viewer.streams:
             self._listeners.setdefault(name, set()).add(client)
+
+    def refusal(self, viewer: StreamViewer, channel: str) -> tuple[int, str] | None:
+        """Why ``viewer`` may not open a ``channel`` stream now (status, error), or None."""
+        if not viewer.allows(CHANNELS[channel][0]):
+            return 401, "Access token does not have the required scopes"
+        if self._per_user.get(viewer.user_id, 0) >= MAX_STREAMS_PER_USER:
+            return 429, "Too many streams open"
+        return None
+
+    def join_new(
+        self,
+        writer: asyncio.StreamWriter,
+        viewer: StreamViewer,
+        channel: str,
+        tag: str | None,
+        socket: WebSocketSession | None = None,
+    ) -> StreamClient:
+        """Open a stream that hears the events taken from now on (call between two events)."""
+        client = StreamClient(
+            writer=writer,
+            viewer=viewer,
+            channel=channel,
+            tag=tag,
+            after=self._position(),
+            socket=socket,
+        )
+        self._join(client)
+        return client
+
+    def leave(self, client: StreamClient) -> None:
+        self._leave(client)
 
     def _leave(self, client: StreamClient) -> None:
         if client not in self._clients:
@@ -463,6 +494,11 @@ class MastodonStreaming:
                 respond_error(writer, bad.status, bad.error)
                 return
             if request is None:
+                return
+            if wants_websocket(request):
+                session = await WebSocketSession.open(self, request, reader, writer)
+                if session is not None:
+                    await session.run()
                 return
             client = await self._open(request, writer)
             if client is None:
@@ -494,11 +530,9 @@ class MastodonStreaming:
         except (BadRequest, Refused) as refused:
             respond_error(writer, refused.status, refused.error)
             return None
-        if not viewer.allows(_CHANNELS[channel][0]):
-            respond_error(writer, 401, "Access token does not have the required scopes")
-            return None
-        if self._per_user.get(viewer.user_id, 0) >= MAX_STREAMS_PER_USER:
-            respond_error(writer, 429, "Too many streams open")
+        refused_now = self.refusal(viewer, channel)
+        if refused_now is not None:
+            respond_error(writer, *refused_now)
             return None
         writer.write(
             b"HTTP/1.1 200 OK\r\n"
@@ -513,11 +547,8 @@ class MastodonStreaming:
         writer.write(b":)\n\n")
         # No await from here to the end: the position read, the join and the queued replay
         # happen between two events, which is what makes the replay meet the live events.
-        joined_after = self._position()
-        client = StreamClient(
-            writer=writer, viewer=viewer, channel=channel, tag=tag, after=joined_after
-        )
-        self._join(client)
+        client = self.join_new(writer, viewer, channel, tag)
+        joined_after = client.after
         # An id ahead of this process (another event server, or one not yet read here): no
         # replay, and the events in between may come twice rather than not at all.
         if last_event_id is not None and last_event_id < joined_after:
@@ -528,89 +559,3 @@ class MastodonStreaming:
                 self.resume_refused += 1
                 logger.warning("Mastodon streaming is behind; no replay for a reconnecting client")
         return client
-
-
-# --- Minimal HTTP/1.1 ----------------------------------------------------------------------------
-
-
-async def read_request(reader: asyncio.StreamReader) -> Request | None:
-    """Parse a request line and headers (None when the client left first); raises BadRequest."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError:
-        return None
-    except asyncio.LimitOverrunError as overrun:
-        raise BadRequest(431, "Request header fields too large") from overrun
-    try:
-        lines = head.decode("latin-1").split("\r\n")
-        method, target, version = lines[0].split(" ")
-    except ValueError as malformed:
-        raise BadRequest(400, "Malformed request") from malformed
-    if not version.startswith("HTTP/1."):
-        raise BadRequest(400, "Malformed request")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep:
-            raise BadRequest(400, "Malformed request")
-        headers[name.strip().lower()] = value.strip()
-    path, _, query = target.partition("?")
-    return Request(
-        method=method.upper(),
-        path=unquote(path),
-        query=parse_qs(query, keep_blank_values=True),
-        headers=headers,
-    )
-
-
-def bearer_token(request: Request) -> str | None:
-    """The token from ``Authorization: Bearer``, else Mastodon's ``access_token`` parameter."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    from_query = (request.query.get("access_token") or [""])[0]
-    return from_query or None
-
-
-def resume_point(request: Request) -> int | None:
-    """The ``Last-Event-ID`` a reconnecting client sends (an event log id); raises BadRequest."""
-    raw = request.headers.get("last-event-id", "").strip()
-    if not raw:
-        return None
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise BadRequest(400, "Last-Event-ID must be the id of an event this stream sent")
-    return int(raw)
-
-
-def peer_address(writer: asyncio.StreamWriter) -> str:
-    peer = writer.get_extra_info("peername")
-    return str(peer[0]) if peer else ""
-
-
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    429: "Too Many Requests",
-    431: "Request Header Fields Too Large",
-}
-
-
-def respond(writer: asyncio.StreamWriter, status: int, body: bytes, content_type: str) -> None:
-    writer.write(
-        f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
-        f"Content-Type: {content_type}\r\n"
-        f"Content-Length: {len(body)}\r\n"
-        "Cache-Control: no-store\r\n"
-        "Connection: close\r\n\r\n".encode()
-        + body
-    )
-
-
-def respond_error(writer: asyncio.StreamWriter, status: int, error: str) -> None:
-    """Mastodon's error shape: ``{"error": "..."}`` with the status."""
-    respond(writer, status, json.dumps({"error": error}).encode(), "application/json")
