@@ -20,11 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +29,7 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results" / "change_announcements.json"
 sys.path.insert(0, str(BENCH_DIR / "support"))
+import runs as runs_on  # noqa: E402
 import scaled_out  # noqa: E402
 
 PEOPLE = 5_000
@@ -56,6 +53,8 @@ def measure() -> dict[str, Any]:
     from hashdesk.wall.models import Follow
 
     call_command("migrate", interactive=False, verbosity=0)
+    # As on an installation (cli.prepare_installation): the status page's cache lives there.
+    call_command("createcachetable", verbosity=0)
     manager = account_actions.do_create_user(
         None,
         email="change.manager@bench.test",
@@ -104,20 +103,6 @@ def measure() -> dict[str, Any]:
     }
 
 
-def _child(env: dict[str, str]) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--measure"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
-    if done.returncode != 0:
-        return {"error": done.stderr[-2000:]}
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", default=scaled_out.DEFAULT_POSTGRES_URL)
@@ -128,42 +113,21 @@ def main() -> int:
         print(json.dumps(measure()))
         return 0
     load_before = round(os.getloadavg()[0], 2)
-    base_env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"HASHDESK_DATABASE_URL", "HASHDESK_REDIS_URL", "HASHDESK_SQLITE_PATH"}
-    }
-    base_env["HASHDESK_RATE_LIMITS"] = "0"
-    runs: dict[str, Any] = {}
-    data_dir = Path(tempfile.mkdtemp(prefix="hashdesk-announce-bench-"))
-    try:
-        env = {**base_env, "HASHDESK_DATA_DIR": str(data_dir)}
-        print(f"SQLite: a change announced to {PEOPLE:,} people ...", flush=True)
-        runs["sqlite"] = _child(env)
-        reason = "--no-postgres" if args.no_postgres else None
-        if reason is None:
-            reason = scaled_out.unavailable(args.postgres, scaled_out.DEFAULT_REDIS_URL)
-            if reason is not None and reason.startswith("Redis"):
-                reason = None  # only PostgreSQL is needed here
-        if reason is None:
-            print(f"PostgreSQL: a change announced to {PEOPLE:,} people ...", flush=True)
-            name = f"hashdesk_bench_announce_{os.getpid()}_{int(time.time())}"
-            with scaled_out.fresh_database(args.postgres, name) as url:
-                runs["postgresql"] = _child({**env, "HASHDESK_DATABASE_URL": url})
-        else:
-            runs["postgresql"] = {"skipped": reason}
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    print(f"A change announced to {PEOPLE:,} people", flush=True)
+    runs = runs_on.on_sqlite_and_postgresql(
+        __file__,
+        [],
+        name="announce",
+        postgres_url=args.postgres,
+        skip_postgres=args.no_postgres,
+        extra_env={"HASHDESK_RATE_LIMITS": "0"},
+        timeout=900,
+    )
     report = {
         "benchmark": "change_announcements",
         "what": "do_transition to Scheduled of a change on a service 5,000 people follow: from "
         "the call to every notification committed, in-process",
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1min_before": load_before,
-            "load_average_1min_after": round(os.getloadavg()[0], 2),
-        },
+        "machine": runs_on.machine(load_before),
         "runs": runs,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -30,12 +30,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -45,6 +41,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results" / "status_page.json"
 sys.path.insert(0, str(BENCH_DIR / "support"))
+import runs as runs_on  # noqa: E402
 import scaled_out  # noqa: E402
 
 SERVICES = 200
@@ -298,19 +295,6 @@ def measure(requests: int) -> dict[str, Any]:
     }
 
 
-def _child(env: dict[str, str], requests: int) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--measure", str(requests)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"measurement failed:\n{done.stderr[-4000:]}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
 def _summary(run: dict[str, Any]) -> dict[str, Any]:
     if "cases" not in run:
         return run
@@ -335,42 +319,21 @@ def main() -> int:
     requests = QUICK_REQUESTS if args.quick else REQUESTS
     started = time.perf_counter()
     load_before = round(os.getloadavg()[0], 2)
-    base_env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"HASHDESK_DATABASE_URL", "HASHDESK_REDIS_URL", "HASHDESK_SQLITE_PATH"}
-    }
-    runs: dict[str, Any] = {}
-    data_dir = Path(tempfile.mkdtemp(prefix="hashdesk-status-bench-"))
-    try:
-        env = {**base_env, "HASHDESK_DATA_DIR": str(data_dir), "HASHDESK_RATE_LIMITS": "0"}
-        print(f"SQLite: {SERVICES} services, {requests} requests a case ...", flush=True)
-        runs["sqlite"] = _child(env, requests)
-        reason = None if not args.no_postgres else "--no-postgres"
-        if reason is None:
-            reason = scaled_out.unavailable(args.postgres, scaled_out.DEFAULT_REDIS_URL)
-            if reason is not None and reason.startswith("Redis"):
-                reason = None
-        if reason is None:
-            print(f"PostgreSQL: {SERVICES} services, {requests} requests a case ...", flush=True)
-            name = f"hashdesk_bench_status_{os.getpid()}_{int(time.time())}"
-            with scaled_out.fresh_database(args.postgres, name) as url:
-                runs["postgresql"] = _child({**env, "HASHDESK_DATABASE_URL": url}, requests)
-        else:
-            runs["postgresql"] = {"skipped": reason}
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    print(f"{SERVICES} services, {requests} requests a case", flush=True)
+    runs = runs_on.on_sqlite_and_postgresql(
+        __file__,
+        [str(requests)],
+        name="status",
+        postgres_url=args.postgres,
+        skip_postgres=args.no_postgres,
+        extra_env={"HASHDESK_RATE_LIMITS": "0"},
+    )
     report = {
         "benchmark": "status_page",
         "what": "GET /status/ through the whole Django stack in-process (test client), 200 "
         "services, anonymous and staff, warm cache and cold (generation bumped per request)",
         "quick": args.quick,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1min_before": load_before,
-            "load_average_1min_after": round(os.getloadavg()[0], 2),
-        },
+        "machine": runs_on.machine(load_before),
         "summary": {name: _summary(run) for name, run in runs.items()},
         "runs": runs,
         "total_seconds": round(time.perf_counter() - started),
@@ -379,7 +342,7 @@ def main() -> int:
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report["summary"], indent=2))
     print(f"Full results: {RESULTS.relative_to(ROOT)} ({report['total_seconds']} s)")
-    return 0
+    return 1 if any("error" in run for run in runs.values()) else 0
 
 
 if __name__ == "__main__":

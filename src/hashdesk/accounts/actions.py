@@ -26,7 +26,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
 from hashdesk.accounts import tokens
-from hashdesk.accounts.choices import Role, TeamRole, TokenScope
+from hashdesk.accounts.choices import AccountKind, Role, TeamRole, TokenScope
 from hashdesk.accounts.events import ApiTokenEvent, TeamEvent
 from hashdesk.accounts.models import ApiToken, Team, TeamMembership, User
 from hashdesk.audit import trail
@@ -84,10 +84,19 @@ def do_create_user(
     password: str | None = None,
     password_hash: str | None = None,
     roles: list[str] | None = None,
+    kind: str = AccountKind.PERSON,
 ) -> User:
-    """Create a person. ``actor`` None means the system (demo loader, CLI)."""
+    """Create a person. ``actor`` None means the system (demo loader, CLI).
+
+    ``kind`` integration makes the account an integration posts as (a Slack hook's, an
+    Alertmanager receiver's): never listed as a person, never signed in to, never notified,
+    so it has no password either."""
     if actor is not None:
         _require(can_manage_people(actor), "Only administrators can add people.")
+    if kind not in AccountKind.values:
+        raise ValidationFailed(f"Unknown kind of account {kind!r}.", field="kind")
+    if kind == AccountKind.INTEGRATION and (password or password_hash):
+        raise ValidationFailed("An integration's account has no password.", field="password")
     address = require_text(email, field="email", max_length=254).lower()
     if User.objects.filter(email=address).exists():
         raise Conflict(f"A person with the email {address} already exists.", field="email")
@@ -98,6 +107,7 @@ def do_create_user(
         site=require_text(site, field="site", max_length=100, allow_blank=True),
         is_vip=is_vip,
         time_zone=time_zone or "UTC",
+        kind=kind,
     )
     if password_hash:
         user.password = password_hash
@@ -114,7 +124,7 @@ def do_create_user(
         actor=actor,
         action="user.create",
         obj=user,
-        after={**user_snapshot(user), "roles": role_names},
+        after={**user_snapshot(user), "roles": role_names, "kind": user.kind},
     )
     return user
 
@@ -308,7 +318,7 @@ def do_request_password_reset(email: str) -> bool:
     from hashdesk.core.outbox import enqueue
 
     user = User.objects.filter(email=email.strip().lower(), is_active=True).first()
-    if user is None or not user.has_usable_password():
+    if user is None or not user.is_person or not user.has_usable_password():
         return False
     context = {"user": user, "link": password_reset_link(user), "public_url": settings.PUBLIC_URL}
     enqueue(

@@ -1,4 +1,8 @@
-"""Email sign-in with lock-out after repeated failures, and permissions from roles."""
+"""Email sign-in with lock-out after repeated failures, and permissions from roles.
+
+Only people sign in: an inactive account or an integration's (``User.may_sign_in``) is refused
+at sign-in and its session, if it had one, no longer authenticates.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +40,11 @@ class EmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def user_can_authenticate(self, user: Any) -> bool:
+        # Asked at sign-in and again for the session on every request (ModelBackend.get_user):
+        # an integration's account is refused both, whatever its password.
+        return bool(getattr(user, "may_sign_in", False))
 
     # Permissions: Hashdesk grants them only through roles (accounts/roles.py), whose groups are
     # reset to ROLE_PERMISSIONS after every migrate, so the role names the person already has

@@ -17,6 +17,15 @@ class Role(models.TextChoices):
 STAFF_ROLES = frozenset({Role.AGENT, Role.PROBLEM_MANAGER, Role.CHANGE_MANAGER, Role.ADMINISTRATOR})
 
 
+class AccountKind(models.TextChoices):
+    """Whom an account stands for. An integration's account (a Slack hook's, an Alertmanager
+    receiver's) only authors what the integration brings in: it is listed nowhere as a person,
+    never signs in and is never sent a notice (docs/accounts.md)."""
+
+    PERSON = "person", "Person"
+    INTEGRATION = "integration", "Integration"
+
+
 class TokenScope(models.TextChoices):
     READ = "read", "Read only"
     WRITE = "write", "Read and write"

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from hashdesk.accounts.choices import STAFF_ROLES, Role, TeamRole, TokenScope
+from hashdesk.accounts.choices import STAFF_ROLES, AccountKind, Role, TeamRole, TokenScope
 
 
 @cache
@@ -46,7 +46,8 @@ class UserManager(BaseUserManager["User"]):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """A person who signs in with their email address."""
+    """A person who signs in with their email address, or (``kind`` integration) the account
+    an integration posts as, which is no person: see ``core.visibility.person_condition``."""
 
     email = models.EmailField(unique=True, max_length=254)
     display_name = models.CharField(max_length=150)
@@ -60,6 +61,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     failed_sign_ins = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(max_length=20, choices=AccountKind.choices, default=AccountKind.PERSON)
 
     objects = UserManager()
 
@@ -92,6 +94,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_service_desk_staff(self) -> bool:
         """Works in the service desk: may see internal records and work notes."""
         return self.is_superuser or bool(self.roles & {str(r) for r in STAFF_ROLES})
+
+    @property
+    def is_person(self) -> bool:
+        """Not an integration's account: may be listed, notified and signed in to."""
+        return self.kind == AccountKind.PERSON
+
+    @property
+    def may_sign_in(self) -> bool:
+        """What every sign-in path (password, session, OpenID Connect, tokens) asks."""
+        return self.is_active and self.is_person
 
     def is_locked(self, now: object | None = None) -> bool:
         moment = now or timezone.now()

@@ -61,7 +61,7 @@ def authenticate_token(raw: str) -> ApiToken | None:
     # Fills User.roles (a cached_property) so it costs no further query.
     token.user.__dict__["roles"] = frozenset(row.role_name for row in rows if row.role_name)
     now = timezone.now()
-    if not token.is_usable(now) or not token.user.is_active:
+    if not token.is_usable(now) or not token.user.may_sign_in:
         return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         # Bookkeeping, not a domain change: a plain UPDATE, no audit row.

@@ -35,7 +35,7 @@ from hashdesk.accounts.models import ApiToken, User
 from hashdesk.accounts.sign_in import attempt_sign_in
 from hashdesk.core import ratelimit
 from hashdesk.core.errors import DomainError, NotFound, RateLimited
-from hashdesk.core.visibility import visible_to
+from hashdesk.core.visibility import person_condition, visible_to
 from hashdesk.integrations.oidc.sign_in import password_sign_in_allowed, sign_in_option
 from hashdesk.web.requests import client_address, current_user, safe_next
 
@@ -151,7 +151,7 @@ def _user_from_uid(uidb64: str) -> User | None:
         pk = int(force_str(urlsafe_base64_decode(uidb64)))
     except (TypeError, ValueError, OverflowError):
         return None
-    return User.objects.filter(pk=pk, is_active=True).first()
+    return User.objects.filter(person_condition(), pk=pk, is_active=True).first()
 
 
 @sensitive_post_parameters("new_password", "new_password_again")

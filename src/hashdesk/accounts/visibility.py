@@ -10,11 +10,13 @@ from hashdesk.notify.models import Notification, WebhookEndpoint
 @visibility.register(User)
 def people_visible(user: visibility.Viewer) -> Q:
     # A colleague directory: signed-in people see active colleagues; anonymous visitors no one.
+    # Integration accounts are nobody's colleague, not even an administrator's: their hook or
+    # receiver page is where they are managed.
     if not visibility.is_signed_in(user):
         return Q(pk__in=[])
     if visibility.is_administrator(user):
-        return Q()
-    return Q(is_active=True)
+        return visibility.person_condition()
+    return Q(is_active=True) & visibility.person_condition()
 
 
 @visibility.register(Team)

@@ -50,6 +50,15 @@ def staff_condition() -> Q:
     return Q(is_active=True) & (Q(is_superuser=True) | Q(groups__name__in=roles))
 
 
+def person_condition() -> Q:
+    """Accounts that are people, not the accounts integrations post as (a Slack hook's, an
+    Alertmanager receiver's). The one test of who is listed as a person: people lists, search,
+    pickers, exports, mentions and notices all go through it (docs/accounts.md)."""
+    from hashdesk.accounts.choices import AccountKind
+
+    return Q(kind=AccountKind.PERSON)
+
+
 def is_administrator(user: Viewer) -> bool:
     return is_signed_in(user) and (user.is_superuser or user.has_role("administrator"))
 

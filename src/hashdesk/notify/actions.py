@@ -35,11 +35,13 @@ def unread_count(user: User) -> int:
 
 def do_notify(
     recipient: User, *, kind: str, title: str, body: str = "", url: str = ""
-) -> Notification:
-    """One notification to one person (through :func:`do_send_notices`, like every other)."""
-    return do_send_notices(
+) -> Notification | None:
+    """One notification to one person (through :func:`do_send_notices`, like every other);
+    None when the recipient is an integration's account, which is told nothing."""
+    sent = do_send_notices(
         [Notice(recipient=recipient, kind=kind, title=title, body=body, url=url)]
-    )[0]
+    )
+    return sent[0] if sent else None
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,9 @@ def do_send_notices(notices: Iterable[Notice]) -> list[Notification]:
     people at a constant number of queries, however many — one insert of the notifications,
     one count of unread ones, one insert of the events, then the dispatch to each person's
     email, webhooks and chat tool (hashdesk.notify.dispatch) in the same transaction.
-    A batch of posts that each mention someone tells everyone in one go."""
-    pending = list(notices)
+    A batch of posts that each mention someone tells everyone in one go. An integration's
+    account (a Slack hook's, an Alertmanager receiver's) is no person: it is told nothing."""
+    pending = [notice for notice in notices if notice.recipient.is_person]
     if not pending:
         return []  # no savepoint for a post that names nobody
     with transaction.atomic():

@@ -20,6 +20,7 @@ from django.db.models import Q
 
 from hashdesk.accounts.models import User
 from hashdesk.core.markup import render_markdown
+from hashdesk.core.visibility import person_condition
 from hashdesk.wall.models import HASHTAG_MAX
 
 HASHTAG_RE = re.compile(
@@ -55,6 +56,7 @@ def handles(text: str) -> list[str]:
 
 def resolve_handles(names: Iterable[str]) -> dict[str, User]:
     """Active people by handle; a handle shared by two people, or by nobody, stays plain text.
+    An integration's account is no person: its handle stays plain text too.
 
     One query, whatever the number of handles.
     """
@@ -65,7 +67,7 @@ def resolve_handles(names: Iterable[str]) -> dict[str, User]:
     for name in wanted:
         condition |= Q(email__istartswith=f"{name}@")
     found: dict[str, list[User]] = {}
-    for person in User.objects.filter(condition, is_active=True):
+    for person in User.objects.filter(condition, person_condition(), is_active=True):
         local = person.email.rsplit("@", 1)[0].lower()
         if local in wanted:
             found.setdefault(local, []).append(person)

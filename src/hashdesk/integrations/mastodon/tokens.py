@@ -73,7 +73,7 @@ def lookup(raw_bearer: str) -> AccessToken | None:
     )
     if token is None or token.expires <= timezone.now():
         return None
-    if token.user_id is not None and not token.user.is_active:
+    if token.user_id is not None and not token.user.may_sign_in:
         return None
     return token
 

@@ -73,7 +73,7 @@ def _account_for(config: OidcSettings, claims: dict[str, Any], subject: str) -> 
             "Your email address belongs to a Hashdesk account linked to someone else at your "
             "sign-in provider; ask the service desk."
         )
-    if not user.is_active:
+    if not user.may_sign_in:
         raise Forbidden("This account is deactivated; ask the service desk.")
     identity = OidcIdentity.objects.create(issuer=config.issuer, subject=subject, user=user)
     trail.record(
@@ -100,7 +100,7 @@ def do_sign_in_with_provider(config: OidcSettings, claims: dict[str, Any]) -> Us
         user = _account_for(config, claims, subject)
     else:
         user = identity.user
-        if not user.is_active:
+        if not user.may_sign_in:
             raise Forbidden("This account is deactivated; ask the service desk.")
     if config.manages_roles:
         wanted = config.roles_for(provider_groups(claims, config.groups_claim))

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from hashdesk.accounts import actions as account_actions
-from hashdesk.accounts.choices import Role
+from hashdesk.accounts.choices import AccountKind, Role
 from hashdesk.accounts.models import User
 from hashdesk.audit import trail
 from hashdesk.catalog.models import Service
@@ -107,7 +107,9 @@ def do_create_hook(
     actor: User | None, *, name: str, service: Service, target: str
 ) -> tuple[IncomingWebhook, str]:
     """A new hook and its secret (shown once, in its URL). Its account is made here, through
-    the accounts action, named like the hook; a room hook's account joins the service's room."""
+    the accounts action, named like the hook: an integration's account, so it authors the
+    hook's posts under that name but is listed nowhere as a person, cannot sign in and is
+    never notified. A room hook's account joins the service's room."""
     admin = _require_admin(actor)
     clean_name = _clean_name(name)
     if target not in HookTarget.values:
@@ -122,6 +124,7 @@ def do_create_hook(
         email=BOT_EMAIL.format(public_id=public_id.lower()),
         display_name=clean_name,
         roles=[Role.REQUESTER],
+        kind=AccountKind.INTEGRATION,
     )
     room = None
     if target == HookTarget.ROOM:
