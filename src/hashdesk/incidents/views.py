@@ -28,7 +28,7 @@ from hashdesk.catalog.models import Service
 from hashdesk.core.errors import DomainError, NotFound, ValidationFailed
 from hashdesk.core.redaction import Finding, Redacted
 from hashdesk.core.visibility import is_staff, visible_to
-from hashdesk.incidents import actions, major_views
+from hashdesk.incidents import actions, major_views, panels
 from hashdesk.incidents.api import incident_detail_for, incident_for, visible_incidents
 from hashdesk.incidents.choices import FINAL_STATES, Channel, State
 from hashdesk.incidents.forms import (
@@ -184,6 +184,8 @@ def _detail_context(
         can_attach=incident.state not in FINAL_STATES,
         # The links and major-incident panels bring their own context (links, forms, …).
         **major_views.detail_context(request, incident),
+        # Other apps' panels (incidents/panels.py), registered in their AppConfig.ready().
+        detail_panels=panels.panels_for(request, incident),
     )
     return context
 

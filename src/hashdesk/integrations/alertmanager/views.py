@@ -1,4 +1,5 @@
-"""The webhook Alertmanager posts to, and the administrators' pages for receivers.
+"""The webhook Alertmanager posts to, the administrators' pages for receivers, and the agents'
+"Alerts to publish" (also reached from the incident page's panel, ``panels.py``).
 
 The webhook is authenticated by its bearer token alone (Alertmanager's
 ``http_config.authorization.credentials``), so it is exempt from CSRF; errors are RFC 9457
@@ -17,6 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -30,7 +32,7 @@ from hashdesk.core.visibility import is_administrator, is_staff
 from hashdesk.incidents import actions as incident_actions
 from hashdesk.incidents.choices import OPEN_STATES
 from hashdesk.incidents.models import Incident
-from hashdesk.integrations.alertmanager import actions, receiving
+from hashdesk.integrations.alertmanager import actions
 from hashdesk.integrations.alertmanager.choices import Outcome
 from hashdesk.integrations.alertmanager.forms import MappingForm, NewReceiverForm, ReceiverForm
 from hashdesk.integrations.alertmanager.models import (
@@ -109,7 +111,7 @@ def receive(request: HttpRequest, slug: str | None = None) -> HttpResponse:
         )
     body = _read_body(request)
     if body is None:
-        receiving.record_notification(
+        actions.do_record_notification(
             receiver, outcome=Outcome.REJECTED, detail="Body over the size limit."
         )
         return _problem(
@@ -121,16 +123,16 @@ def receive(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     try:
         notification = parse(body)
     except MalformedPayload as error:
-        receiving.record_notification(receiver, outcome=Outcome.REJECTED, detail=error.detail)
+        actions.do_record_notification(receiver, outcome=Outcome.REJECTED, detail=error.detail)
         return problem_response(request, error.as_problem())
     try:
-        result = receiving.apply_notification(receiver, notification)
+        result = actions.do_receive_notification(receiver, notification)
     except DomainError as error:
-        receiving.record_notification(
+        actions.do_record_notification(
             receiver, outcome=Outcome.REJECTED, notification=notification, detail=error.detail
         )
         return problem_response(request, error.as_problem())
-    receiving.record_notification(
+    actions.do_record_notification(
         receiver, outcome=result.outcome, notification=notification, incident=result.incident
     )
     log.info(
@@ -310,11 +312,24 @@ def awaiting(request: HttpRequest) -> HttpResponse:
     return render(request, "alertmanager/awaiting.html", {"incidents": list(gated_incidents())})
 
 
+def _local_path(candidate: str | None) -> str | None:
+    """``candidate`` if it is a path on this site ("/incidents/INC-…/"), else None: no host, no
+    scheme, so the redirect can never leave the site."""
+    if (
+        candidate
+        and candidate.startswith("/")
+        and url_has_allowed_host_and_scheme(candidate, allowed_hosts=None)
+    ):
+        return candidate
+    return None
+
+
 @staff_required
 @require_POST
 def publish(request: HttpRequest, pk: int) -> HttpResponse:
     """The agent's confirmation: the alert incident becomes public (the ordinary visibility
-    change of the incident actions, audited and announced like any)."""
+    change of the incident actions, audited and announced like any). Back to ``next`` when it
+    is a local path (the incident page's panel sends its own), else to "Alerts to publish"."""
     incident = get_object_or_404(Incident, pk=pk)
     try:
         version = int(request.POST.get("version", ""))
@@ -328,4 +343,4 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, error.detail)
     else:
         messages.success(request, f"{incident.number} is published.")
-    return redirect("alertmanager:awaiting")
+    return redirect(_local_path(request.POST.get("next")) or "alertmanager:awaiting")
