@@ -1,18 +1,21 @@
 """Benchmark: imports and exports (docs/integrations/transfer.md).
 
-In-process on a fresh SQLite data directory (migrated first):
+In-process, on a fresh SQLite data directory and then on a fresh PostgreSQL database
+(``bench/support/runs.py``; each migrated first, in a child process of its own):
 
 - **import people**: a CSV of ``--people`` people checked (dry run), then applied, through
   ``importers.import_file`` (one ``accounts.actions.do_create_user`` per row, in savepoints);
 - **import incidents**: ``--incidents`` historical incidents (JSON) checked, then applied in
-  files of 2,000 rows (the row limit);
+  files of 2,000 rows (the row limit): every row read first, then recorded through
+  ``intake.do_create_incidents`` 500 rows a batch;
 - **export incidents**: the whole incident list streamed as CSV and as JSON by an
   administrator through ``GET /integrations/transfer/export/incidents.<fmt>?queue=all``
   (``django.test.Client``: middleware, visibility, filters), with rows/s and the queries.
 
 Rate limits are off. Results: bench/results/transfer.json. Usage::
 
-    .venv/bin/python bench/transfer.py [--people 500] [--incidents 2000]
+    .venv/bin/python bench/transfer.py [--people 500] [--incidents 2000] [--no-postgres]
+        [--postgres URL]
 """
 
 from __future__ import annotations
@@ -22,16 +25,16 @@ import csv
 import io
 import json
 import os
-import platform
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results" / "transfer.json"
+sys.path.insert(0, str(BENCH_DIR / "support"))
+import runs as runs_on  # noqa: E402
+import scaled_out  # noqa: E402
 
 
 def measure(people: int, incidents: int) -> dict[str, Any]:
@@ -127,29 +130,47 @@ def measure(people: int, incidents: int) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=500)
     parser.add_argument("--incidents", type=int, default=2000)
+    parser.add_argument("--postgres", default=scaled_out.DEFAULT_POSTGRES_URL)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    data_dir = tempfile.mkdtemp(prefix="hd-bench-transfer-")
-    os.environ["HASHDESK_DATA_DIR"] = data_dir
-    os.environ["HASHDESK_RATE_LIMITS"] = "0"
-    os.environ.pop("HASHDESK_DATABASE_URL", None)
-    try:
-        figures = measure(args.people, args.incidents)
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    if args.measure:
+        print(json.dumps(measure(args.people, args.incidents)))
+        return 0
+
+    started = time.perf_counter()
+    load_before = round(os.getloadavg()[0], 2)
+    runs = runs_on.on_sqlite_and_postgresql(
+        __file__,
+        ["--people", str(args.people), "--incidents", str(args.incidents)],
+        name="transfer",
+        postgres_url=args.postgres,
+        skip_postgres=args.no_postgres,
+        extra_env={"HASHDESK_RATE_LIMITS": "0", "HASHDESK_LOG_LEVEL": "ERROR"},
+    )
     document = {
         "benchmark": "transfer",
-        "database": "sqlite",
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-        "results": figures,
+        "what": f"import {args.people} people and {args.incidents} historical incidents "
+        "(dry run, then apply), export the incident list as CSV and JSON; in-process",
+        "machine": runs_on.machine(load_before),
+        "summary": {
+            name: (
+                {step: figures["rows_per_second"] for step, figures in run.items()}
+                if "error" not in run and "skipped" not in run
+                else run
+            )
+            for name, run in runs.items()
+        },
+        "runs": runs,
+        "total_seconds": round(time.perf_counter() - started),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    json.dump(document, sys.stdout, indent=2)
-    print()
-    return 0
+    print(json.dumps(document["summary"], indent=2))
+    return 1 if any("error" in run for run in runs.values()) else 0
 
 
 if __name__ == "__main__":

@@ -97,6 +97,7 @@ def do_create_incidents(
     *,
     indexed_fields: bool = True,
     historical: bool = False,
+    refused: dict[int, DomainError] | None = None,
 ) -> list[Incident]:
     """Record new incidents, all or none, and return them in the order given.
 
@@ -110,6 +111,12 @@ def do_create_incidents(
     nothing is told — no events (so no live updates, notifications or wall posts), no status
     page or chat-tool announcements, no known-error offers, no SLA clocks. The audit entries
     and the similarity index still get them.
+
+    ``refused`` (a dict to fill) asks for the items that pass the checks instead of all or
+    none: each refused item's error (as it would be raised for that item alone, field not
+    indexed) goes in under its index, and the others are recorded and returned. For callers
+    that report every bad row of a large input, the historical import (integrations/transfer).
+    What concerns the actor rather than an item (signed in; staff) still raises.
 
     The checks, and the reads they need (the services' visibility, SLA policies and
     calendars), come before the transaction that writes: on SQLite a write transaction holds
@@ -132,9 +139,14 @@ def do_create_incidents(
         try:
             batch.add(item)
         except DomainError as error:
+            if refused is not None:
+                refused[index] = error
+                continue
             if not indexed_fields:
                 raise
             raise item_error(error, index) from error
+    if not batch.incidents:  # every item refused
+        return []
     if historical:
         with transaction.atomic():
             batch.write()
