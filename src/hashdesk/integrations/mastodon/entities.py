@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Max, Q
+from django.db.models.functions import TruncDate
 from django.db.models.query import prefetch_related_objects
 
 from hashdesk.accounts.models import User
@@ -27,7 +28,7 @@ from hashdesk.core.visibility import Viewer, visible_to
 from hashdesk.notify.models import Notification
 from hashdesk.wall.choices import FollowKind, ModerationState, PostVisibility, ReactionKind
 from hashdesk.wall.media import media_snapshot
-from hashdesk.wall.models import Follow, Post, Reaction
+from hashdesk.wall.models import Follow, Hashtag, Post, Reaction
 
 AVATAR_PATH = "/mastodon/avatars/missing.png"
 POST_PATH = "/wall/posts/{pk}/"
@@ -362,4 +363,119 @@ def notifications(notices: Sequence[Notification], viewer: Viewer) -> list[dict[
                 "status": entity,
             }
         )
+    return result
+
+
+# --- Relationships and tags ---------------------------------------------------------------------
+
+TAG_HISTORY_DAYS = 7
+
+
+def relationships(viewer: User, people: Sequence[User]) -> list[dict[str, Any]]:
+    """Relationship entities of ``viewer`` to ``people`` (already visible), in one query.
+
+    ``following`` is the viewer's wall person follow, ``followed_by`` theirs of the viewer;
+    there are no blocks, mutes, requests, notes or per-person notifications on the wall.
+    """
+    ids = [person.pk for person in people]
+    following: set[int] = set()
+    followed_by: set[int] = set()
+    if ids:
+        rows = Follow.objects.filter(kind=FollowKind.PERSON).filter(
+            Q(user_id=viewer.pk, target_id__in=ids) | Q(user_id__in=ids, target_id=viewer.pk)
+        )
+        for user_id, target_id in rows.values_list("user_id", "target_id"):
+            if user_id == viewer.pk:
+                following.add(target_id)
+            if target_id == viewer.pk:
+                followed_by.add(user_id)
+    return [
+        {
+            "id": str(pk),
+            "following": pk in following,
+            "showing_reblogs": pk in following,
+            "notifying": False,
+            "languages": None,
+            "followed_by": pk in followed_by,
+            "blocking": False,
+            "blocked_by": False,
+            "muting": False,
+            "muting_notifications": False,
+            "requested": False,
+            "requested_by": False,
+            "domain_blocking": False,
+            "endorsed": False,
+            "note": "",
+        }
+        for pk in ids
+    ]
+
+
+def _tag_history(tag_ids: Iterable[int], today: datetime) -> dict[int, dict[int, tuple[int, int]]]:
+    """Per tag, per day (days back from ``today``): (posts, authors) among the public posts
+    everyone signed in may read, as for account counters: the same for every viewer."""
+    ids = list(set(tag_ids))
+    found: dict[int, dict[int, tuple[int, int]]] = {pk: {} for pk in ids}
+    if not ids:
+        return found
+    start = today - timedelta(days=TAG_HISTORY_DAYS - 1)
+    rows = (
+        Post.hashtags.through.objects.filter(
+            hashtag_id__in=ids,
+            post__created_at__gte=start,
+            post__deleted_at__isnull=True,
+            post__moderation=ModerationState.VISIBLE,
+            post__visibility=PostVisibility.PUBLIC,
+        )
+        .values("hashtag_id", day=TruncDate("post__created_at", tzinfo=UTC))
+        .annotate(
+            uses=Count("post_id", distinct=True),
+            authors=Count("post__author_id", distinct=True),
+        )
+    )
+    for row in rows:
+        back = (today.date() - row["day"]).days
+        found[row["hashtag_id"]][back] = (row["uses"], row["authors"])
+    return found
+
+
+def tags(found: Sequence[Hashtag | str], viewer: User) -> list[dict[str, Any]]:
+    """Tag entities (``following`` is the viewer's wall hashtag follow), in two queries.
+
+    A name nobody has used yet (a str) is a tag with an empty history, as Mastodon shows one.
+    """
+    saved = [item for item in found if isinstance(item, Hashtag)]
+    followed = (
+        set(
+            Follow.objects.filter(
+                user_id=viewer.pk,
+                kind=FollowKind.HASHTAG,
+                target_id__in=[tag.pk for tag in saved],
+            ).values_list("target_id", flat=True)
+        )
+        if saved
+        else set()
+    )
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    history = _tag_history((tag.pk for tag in saved), today)
+    result = []
+    for item in found:
+        name = item.name if isinstance(item, Hashtag) else item
+        days = history.get(item.pk, {}) if isinstance(item, Hashtag) else {}
+        entity: dict[str, Any] = {
+            "name": name,
+            "url": absolute(TAG_PATH.format(name=name)),
+            "history": [
+                {
+                    "day": str(int((today - timedelta(days=back)).timestamp())),
+                    "uses": str(days.get(back, (0, 0))[0]),
+                    "accounts": str(days.get(back, (0, 0))[1]),
+                }
+                for back in range(TAG_HISTORY_DAYS)
+            ],
+            "following": isinstance(item, Hashtag) and item.pk in followed,
+        }
+        if isinstance(item, Hashtag):
+            entity = {"id": str(item.pk), **entity}
+        result.append(entity)
     return result

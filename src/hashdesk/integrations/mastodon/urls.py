@@ -6,7 +6,7 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, re_path
 
-from hashdesk.integrations.mastodon import oauth_views, views
+from hashdesk.integrations.mastodon import follow_views, oauth_views, views
 
 app_name = "mastodon"
 
@@ -49,7 +49,18 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.verify_credentials,
         name="verify-credentials",
     ),
+    path(
+        "api/v1/accounts/relationships",
+        follow_views.account_relationships,
+        name="account-relationships",
+    ),
     path("api/v1/accounts/<account_id>", views.account_detail, name="account"),
+    path("api/v1/accounts/<account_id>/follow", follow_views.account_follow, name="account-follow"),
+    path(
+        "api/v1/accounts/<account_id>/unfollow",
+        follow_views.account_unfollow,
+        name="account-unfollow",
+    ),
     path(
         "api/v1/accounts/<account_id>/statuses",
         views.account_statuses,
@@ -66,6 +77,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/timelines/home", views.timeline_home, name="timeline-home"),
     path("api/v1/timelines/public", views.timeline_public, name="timeline-public"),
     path("api/v1/timelines/tag/<hashtag>", views.timeline_tag, name="timeline-tag"),
+    # Hashtags
+    path("api/v1/tags/<hashtag>", follow_views.tag_detail, name="tag"),
+    path("api/v1/tags/<hashtag>/follow", follow_views.tag_follow, name="tag-follow"),
+    path("api/v1/tags/<hashtag>/unfollow", follow_views.tag_unfollow, name="tag-unfollow"),
+    path("api/v1/followed_tags", follow_views.followed_tags, name="followed-tags"),
+    # Search
+    path("api/v2/search", follow_views.search_v2, name="search"),
     # Notifications
     path("api/v1/notifications", views.notifications, name="notifications"),
     path("api/v1/notifications/clear", views.notifications_clear, name="notifications-clear"),
