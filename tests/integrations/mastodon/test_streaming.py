@@ -421,6 +421,7 @@ def test_refused_streams_answer_mastodon_errors_and_change_nothing(
     response = httpx.get(base_url(streaming) + path, headers=headers, timeout=DEADLINE)
     assert response.status_code == status
     assert response.headers["content-type"] == "application/json"
+    assert response.headers["access-control-allow-origin"] == "*"
     assert error in response.json()["error"]
     assert AccessToken.objects.count() == tokens_before
 
@@ -444,6 +445,7 @@ def test_a_revoked_token_loses_its_open_stream(streaming: dict[str, int], reques
             opened += sock.recv(4096)
         assert opened.startswith(b"HTTP/1.1 200 OK\r\n")
         assert b"Content-Type: text/event-stream" in opened
+        assert b"Access-Control-Allow-Origin: *" in opened  # browser apps on their own origin
 
         AccessToken.objects.get(user=requester).revoke()  # what /oauth/revoke does
 

@@ -538,6 +538,9 @@ class MastodonStreaming:
             b"HTTP/1.1 200 OK\r\n"
             b"Content-Type: text/event-stream; charset=utf-8\r\n"
             b"Cache-Control: no-store\r\n"
+            # Apps served from their own origin read the stream (the token, never a cookie,
+            # authenticates, so any origin may), as on Mastodon.
+            b"Access-Control-Allow-Origin: *\r\n"
             b"X-Accel-Buffering: no\r\n"
             b"Connection: close\r\n\r\n"
         )

@@ -157,6 +157,7 @@ def respond(writer: asyncio.StreamWriter, status: int, body: bytes, content_type
         f"Content-Type: {content_type}\r\n"
         f"Content-Length: {len(body)}\r\n"
         "Cache-Control: no-store\r\n"
+        "Access-Control-Allow-Origin: *\r\n"
         "Connection: close\r\n\r\n".encode()
         + body
     )
