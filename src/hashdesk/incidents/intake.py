@@ -102,9 +102,11 @@ def do_create_incidents(
     """Record new incidents, all or none, and return them in the order given.
 
     Each reporter (default: the actor) is the first affected user and a follower of their
-    incident. An error names the bad item's field as ``incidents[<index>].<field>`` (index
-    from 0, with a JSON pointer ``/incidents/<index>/<field>``); ``indexed_fields=False``
-    names the field alone, for the single-incident action.
+    incident, unless the reporter is an integration's account (``User.is_person`` false: an
+    Alertmanager receiver's), through which nobody is affected. An error names the bad item's
+    field as ``incidents[<index>].<field>`` (index from 0, with a JSON pointer
+    ``/incidents/<index>/<field>``); ``indexed_fields=False`` names the field alone, for the
+    single-incident action.
 
     ``historical=True`` records incidents that happened before Hashdesk (imports, staff
     only): each keeps its own ``created_at``, ``state``, ``priority`` and ``resolved_at``, and
@@ -243,15 +245,21 @@ class _Batch:
                 )
             )
         self.incidents.append(incident)
+        if not reporter.is_person:
+            # An integration's account (an Alertmanager receiver's) reports, but nobody is
+            # affected through it and it follows nothing: "1 person affected" would be false.
+            return
         self.affected.append(
             AffectedUser(
-                incident=incident, user=reporter, channel=incident.source, added_at=self.now
+                incident=incident,
+                user=reporter,
+                channel=incident.source,
+                added_at=incident.created_at,
             )
         )
         self.followers.append(
             IncidentFollower(incident=incident, user=reporter, created_at=incident.created_at)
         )
-        self.affected[-1].added_at = incident.created_at
 
     def _set_history(self, incident: Incident, item: NewIncident) -> None:
         """A historical incident's own dates, state and priority, checked as the lifecycle

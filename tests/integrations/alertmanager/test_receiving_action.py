@@ -11,7 +11,7 @@ import pytest
 from hashdesk.catalog.models import Service
 from hashdesk.core.models import Event
 from hashdesk.incidents.choices import Channel, TimelineKind
-from hashdesk.incidents.models import Incident, TimelineEntry
+from hashdesk.incidents.models import AffectedUser, Incident, IncidentFollower, TimelineEntry
 from hashdesk.integrations.alertmanager import actions, rules
 from hashdesk.integrations.alertmanager.choices import Outcome, UnknownServicePolicy
 from hashdesk.integrations.alertmanager.models import Alert, AlertGroup, AlertNotification
@@ -36,6 +36,10 @@ def test_receiving_opens_updates_and_resolves_through_the_action(
     assert (incident.source, incident.service) == (Channel.ALERT, vpn_service)
     assert ("incident", "create") in {(e.type, e.op) for e in events}
     assert AlertGroup.objects.get().incident == incident
+    # The receiver's account reports it, but nobody is affected through it, nor follows it.
+    assert incident.reporter == receiver[0].reporter
+    assert not AffectedUser.objects.filter(incident=incident).exists()
+    assert not IncidentFollower.objects.filter(incident=incident).exists()
 
     # The same notification again (repeat_interval): nothing written, no event.
     entries = TimelineEntry.objects.count()
