@@ -111,6 +111,10 @@ def test_it_is_in_no_list_of_people(
     text = b"".join(export.streaming_content).decode()
     emails = {row["email"] for row in csv.DictReader(io.StringIO(text))}
     assert administrator.email in emails and bot.email not in emails
+    # The instance's count of people, as Mastodon apps show it.
+    instance = Client().get("/mastodon/api/v1/instance", **_bearer(_mastodon_token(requester)))
+    people = User.objects.filter(is_active=True, kind=AccountKind.PERSON).count()
+    assert instance.json()["stats"]["user_count"] == people
 
 
 def test_a_mention_of_its_handle_stays_text_and_tells_no_one(

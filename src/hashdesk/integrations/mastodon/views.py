@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse
 
 from hashdesk.accounts.models import Team, User
 from hashdesk.core.errors import Conflict, NotFound, ValidationFailed
-from hashdesk.core.visibility import visible_to
+from hashdesk.core.visibility import person_condition, visible_to
 from hashdesk.integrations.mastodon import entities, responses
 from hashdesk.integrations.mastodon.responses import Caller, MastodonError, endpoint
 from hashdesk.notify import actions as notify_actions
@@ -88,7 +88,7 @@ def _instance_counts(caller: Caller | None) -> tuple[int, int]:
     # The organisation's size is for its members, not for anonymous visitors.
     if caller is None or caller.user is None:
         return 0, 0
-    people = User.objects.filter(is_active=True).count()
+    people = User.objects.filter(person_condition(), is_active=True).count()
     posts = Post.objects.filter(
         deleted_at__isnull=True,
         moderation=ModerationState.VISIBLE,
