@@ -1,10 +1,13 @@
-"""Benchmark: Mastodon streaming API, one post fanned out to 1,000 SSE clients, commit to receipt.
+"""Benchmark: Mastodon streaming API, one post fanned out to 1,000 clients, commit to receipt,
+over Server-Sent Events and over the WebSocket form, side by side in one run.
 
 - the **event server** (``python -m hashdesk.realtime``, which serves the streaming API on its
   own port) on SQLite in a fresh data directory, embedded mode (UDP wake-ups, no Redis);
-- two **load** processes (``--role load``): raw asyncio sockets, N/2 ``GET
-  /api/v1/streaming/public`` connections each with a bearer token (20 people, since one person
-  may hold 64 streams per process), recording the wall-clock time each ``update`` arrives;
+- two **load** processes (``--role load``) per transport, N/2 connections each with a bearer
+  token (20 people, since one person may hold 64 streams per process), recording the wall-clock
+  time each ``update`` arrives: for SSE raw asyncio sockets on ``GET
+  /api/v1/streaming/public``; for WebSocket the ``websockets`` client on ``/api/v1/streaming``,
+  subscribed with ``{"type": "subscribe", "stream": "public"}``;
 - this **driver**, which makes posts through ``wall.actions.do_post`` (rate limits off) and takes
   the time just before each call, so the write and commit count in the latency.
 
@@ -12,7 +15,8 @@ Latency = receipt time - time before do_post (same machine clock), over every (c
 pair, warm-up posts excluded; fan-out time = per post, the last client's receipt. Results:
 bench/results/mastodon_streaming.json.
 
-Usage: ``.venv/bin/python bench/mastodon_streaming.py [--clients 1000] [--posts 20]``.
+Usage: ``.venv/bin/python bench/mastodon_streaming.py [--clients 1000] [--posts 20]
+[--transport sse|websocket|both]``.
 """
 
 from __future__ import annotations
@@ -85,6 +89,37 @@ async def one_client(
         writer.close()
 
 
+async def one_websocket_client(
+    port: int, token: str, expected: int, receipts: dict[str, list[float]], ready: Any
+) -> None:
+    from websockets.asyncio.client import connect
+
+    url = f"ws://127.0.0.1:{port}/api/v1/streaming"
+    async with connect(
+        url,
+        additional_headers={"Authorization": f"Bearer {token}"},
+        compression=None,
+        ping_interval=None,
+        max_queue=None,
+    ) as websocket:
+        await websocket.send('{"type":"subscribe","stream":"public"}')
+        # No acknowledgement in Mastodon's protocol: a refused subscription's error, answered in
+        # order, tells that the one before it is in force.
+        await websocket.send('{"type":"subscribe","stream":"list"}')
+        await websocket.recv()
+        ready()
+        got = 0
+        while got < expected:
+            text = await websocket.recv()
+            now = time.time()
+            assert isinstance(text, str)
+            if '"event":"update"' in text:
+                # The payload is the Status JSON as a string: {\"id\":\"123\",...
+                start = text.index('{\\"id\\":\\"') + 10
+                receipts.setdefault(text[start : text.index("\\", start)], []).append(now)
+                got += 1
+
+
 async def run_load(args: argparse.Namespace) -> None:
     tokens = json.loads(Path(args.tokens).read_text())
     receipts: dict[str, list[float]] = {}
@@ -99,9 +134,8 @@ async def run_load(args: argparse.Namespace) -> None:
     tasks = []
     for n in range(args.count):
         token = tokens[(args.offset + n) % len(tokens)]
-        tasks.append(
-            asyncio.create_task(one_client(args.port, token, args.expected, receipts, ready))
-        )
+        client = one_websocket_client if args.transport == "websocket" else one_client
+        tasks.append(asyncio.create_task(client(args.port, token, args.expected, receipts, ready)))
         if n % 100 == 99:
             await asyncio.sleep(0.05)  # don't overrun the listen backlog
     done, pending = await asyncio.wait(tasks, timeout=args.timeout)
@@ -196,7 +230,6 @@ def run_benchmark(args: argparse.Namespace, data_dir: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
-    loads: list[tuple[subprocess.Popen[str], Path]] = []
     try:
         health = f"http://127.0.0.1:{event_port}/healthz"
         for _ in range(300):
@@ -205,10 +238,47 @@ def run_benchmark(args: argparse.Namespace, data_dir: Path) -> None:
                 break
             except OSError:
                 time.sleep(0.2)
+        transports = ["sse", "websocket"] if args.transport == "both" else [args.transport]
+        measured_by: dict[str, dict[str, Any]] = {}
+        for transport in transports:
+            measured_by[transport] = measure(
+                args, transport, data_dir, streaming_port, tokens_file, health, author, wall
+            )
+    finally:
+        server.terminate()
+        server.wait(30)
+    result = {
+        "benchmark": "mastodon_streaming",
+        "clients": args.clients,
+        "load_processes": args.load_processes,
+        "interval_s": args.interval,
+        "transports": measured_by,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+def measure(
+    args: argparse.Namespace,
+    transport: str,
+    data_dir: Path,
+    streaming_port: int,
+    tokens_file: Path,
+    health: str,
+    author: Any,
+    wall: Any,
+) -> dict[str, Any]:
+    """One transport's run: its load processes connect, the posts are made, receipts compared."""
+    loads: list[tuple[subprocess.Popen[str], Path]] = []
+    try:
         total = WARM_UP_POSTS + args.posts
         share = args.clients // args.load_processes
         for index in range(args.load_processes):
-            out = data_dir / f"load-{index}.json"
+            out = data_dir / f"load-{transport}-{index}.json"
             argv = [
                 sys.executable,
                 __file__,
@@ -228,8 +298,10 @@ def run_benchmark(args: argparse.Namespace, data_dir: Path) -> None:
                 str(out),
                 "--timeout",
                 str(60 + total * args.interval * 3),
+                "--transport",
+                transport,
             ]
-            load = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True)
+            load = subprocess.Popen(argv, env=dict(os.environ), stdout=subprocess.PIPE, text=True)
             loads.append((load, out))
         for load, _ in loads:
             wait_line(load, "ready")
@@ -249,8 +321,6 @@ def run_benchmark(args: argparse.Namespace, data_dir: Path) -> None:
         for load, _ in loads:
             if load.poll() is None:
                 load.kill()
-        server.terminate()
-        server.wait(30)
 
     measured = list(committed)[WARM_UP_POSTS:]
     samples: list[float] = []
@@ -269,12 +339,8 @@ def run_benchmark(args: argparse.Namespace, data_dir: Path) -> None:
         samples += latencies
         if latencies:
             fanout.append(max(latencies))
-    result = {
-        "benchmark": "mastodon_streaming",
-        "clients": args.clients,
-        "load_processes": args.load_processes,
+    return {
         "posts_measured": len(measured),
-        "interval_s": args.interval,
         "samples": len(samples),
         "missing": missing,
         "p50_ms": round(statistics.median(samples), 2) if samples else None,
@@ -288,13 +354,7 @@ def run_benchmark(args: argparse.Namespace, data_dir: Path) -> None:
         # write queued (rendering on a database thread included).
         "server_last_fanout_ms": server_fanout_ms,
         "load_failures": failures,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "load_average_1min": round(os.getloadavg()[0], 2),
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
 
 
 def main() -> None:
@@ -304,6 +364,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=20)
     parser.add_argument("--interval", type=float, default=0.3)
     parser.add_argument("--load-processes", type=int, default=2)
+    parser.add_argument("--transport", choices=["sse", "websocket", "both"], default="both")
     # load role
     parser.add_argument("--port", type=int)
     parser.add_argument("--count", type=int)
