@@ -311,6 +311,12 @@ OIDC_ROLE_MAP = [
 OIDC_CREATE_USERS = env_bool("HASHDESK_OIDC_CREATE_USERS", True)
 OIDC_PROVIDER_NAME = env_str("HASHDESK_OIDC_PROVIDER_NAME", "single sign-on")
 OIDC_ONLY = env_bool("HASHDESK_OIDC_ONLY", False)
+# Signing out of Hashdesk also signs out at the provider when it offers end_session_endpoint.
+OIDC_PROVIDER_SIGN_OUT = env_bool("HASHDESK_OIDC_PROVIDER_SIGN_OUT", True)
+# Called in order with the request before sign-out ends its session; the first address one
+# returns is where the browser goes next (else LOGOUT_REDIRECT_URL). Keeps accounts free of
+# the integrations that need it.
+SIGN_OUT_REDIRECTS = ["hashdesk.integrations.oidc.sign_out.provider_sign_out_url"]
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

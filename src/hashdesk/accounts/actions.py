@@ -200,6 +200,32 @@ def do_update_person(
 
 
 @transaction.atomic
+def do_change_email(actor: User | None, user: User, email: str) -> User:
+    """Give a person a new email address (their sign-in name). ``actor`` None means the
+    system: single sign-on bringing the address in line with the provider's verified one."""
+    if actor is not None:
+        _require(can_manage_people(actor), "Only administrators can change email addresses.")
+    address = require_text(email, field="email", max_length=254).lower()
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if address == user.email:
+        return user
+    if User.objects.filter(email=address).exclude(pk=user.pk).exists():
+        raise Conflict(f"A person with the email {address} already exists.", field="email")
+    before = user.email
+    user.email = address
+    full_clean_or_fail(user, exclude=["password", "last_login"])
+    user.save(update_fields=["email"])
+    trail.record(
+        actor=actor,
+        action="user.email_change",
+        obj=user,
+        before={"email": before},
+        after={"email": address},
+    )
+    return user
+
+
+@transaction.atomic
 def do_set_roles(actor: User | None, user: User, roles: list[str]) -> User:
     if actor is not None:
         _require(can_manage_people(actor), "Only administrators can change roles.")

@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
+from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -109,11 +110,22 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/sign_in.html", context, status=status)
 
 
+def _after_sign_out(request: HttpRequest) -> str | None:
+    """Where an integration wants the browser next (settings.SIGN_OUT_REDIRECTS), asked while
+    the session still holds what it needs, e.g. single sign-on's ID token."""
+    for path in settings.SIGN_OUT_REDIRECTS:
+        target = import_string(path)(request)
+        if target:
+            return str(target)
+    return None
+
+
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
-    logout(request)
+    onward = _after_sign_out(request)
+    logout(request)  # Hashdesk's session ends first, whatever comes next
     messages.info(request, "You are signed out.")
-    return redirect(settings.LOGOUT_REDIRECT_URL)
+    return redirect(onward or settings.LOGOUT_REDIRECT_URL)
 
 
 # --- Password reset -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.test import Client
 from tests.integrations.oidc.provider.process import PROVIDER_PASSWORD, Provider, running_provider
 
 CALLBACK = "http://testserver/integrations/oidc/callback/"
+SIGNED_OUT = "http://testserver/integrations/oidc/signed-out/"
 # The people at the provider: (username, email, groups).
 PEOPLE = [
     ("dana", "dana.agent@example.test", ["it-agents"]),
@@ -29,7 +30,9 @@ PEOPLE = [
 
 @pytest.fixture(scope="session")
 def oidc_provider() -> Iterator[Provider]:
-    with running_provider(redirect_uri=CALLBACK, people=PEOPLE) as provider:
+    with running_provider(
+        redirect_uri=CALLBACK, people=PEOPLE, post_logout_redirect_uri=SIGNED_OUT
+    ) as provider:
         yield provider
 
 

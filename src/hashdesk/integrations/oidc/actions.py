@@ -1,4 +1,5 @@
-"""Signing a person in from verified ID token claims: link, create just in time, map roles.
+"""Signing a person in from verified ID token claims: link, create just in time, map roles,
+keep the email address current.
 
 Accounts are created and roles set through hashdesk.accounts.actions, so the same rules,
 audit rows and events apply as when an administrator does it by hand.
@@ -14,9 +15,12 @@ from django.utils import timezone
 from hashdesk.accounts import actions as account_actions
 from hashdesk.accounts.models import User
 from hashdesk.audit import trail
-from hashdesk.core.errors import Forbidden
+from hashdesk.core.errors import Conflict, Forbidden, ValidationFailed
+from hashdesk.core.logging import get_logger
 from hashdesk.integrations.oidc.config import OidcSettings
 from hashdesk.integrations.oidc.models import OidcIdentity
+
+log = get_logger(__name__)
 
 
 def provider_groups(claims: dict[str, Any], claim: str) -> list[str]:
@@ -85,6 +89,36 @@ def _account_for(config: OidcSettings, claims: dict[str, Any], subject: str) -> 
     return user
 
 
+def _keep_email_current(config: OidcSettings, user: User, claims: dict[str, Any]) -> User:
+    """The account's address follows the provider's when the provider has verified it and no
+    other account holds it; otherwise the old one stays and an audit row says why."""
+    email = claims.get("email")
+    if not isinstance(email, str) or "@" not in email:
+        return user
+    address = email.strip().lower()
+    if address == user.email:
+        return user
+    reason = ""
+    if claims.get("email_verified") is not True:
+        reason = "unverified"  # OpenID Connect Core §5.7
+    elif User.objects.filter(email=address).exclude(pk=user.pk).exists():
+        reason = "taken"
+    else:
+        try:
+            return account_actions.do_change_email(None, user, address)
+        except (Conflict, ValidationFailed) as exc:
+            reason = "taken" if isinstance(exc, Conflict) else "invalid"
+    log.info("oidc.email_kept", reason=reason, user_id=user.pk)
+    trail.record(
+        actor=None,
+        action="oidc.email_kept",
+        obj=user,
+        before={"email": user.email},
+        after={"provider_email": address, "reason": reason, "issuer": config.issuer},
+    )
+    return user
+
+
 @transaction.atomic
 def do_sign_in_with_provider(config: OidcSettings, claims: dict[str, Any]) -> User:
     """The account verified ``claims`` sign in to, with its roles brought in line with the
@@ -102,6 +136,7 @@ def do_sign_in_with_provider(config: OidcSettings, claims: dict[str, Any]) -> Us
         user = identity.user
         if not user.may_sign_in:
             raise Forbidden("This account is deactivated; ask the service desk.")
+        user = _keep_email_current(config, user, claims)
     if config.manages_roles:
         wanted = config.roles_for(provider_groups(claims, config.groups_claim))
         current = sorted(user.groups.values_list("name", flat=True))

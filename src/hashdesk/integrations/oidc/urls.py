@@ -6,4 +6,5 @@ app_name = "oidc"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("login/", views.login, name="login"),
     path("callback/", views.callback, name="callback"),
+    path("signed-out/", views.signed_out, name="signed-out"),
 ]

@@ -1,11 +1,13 @@
-"""The two addresses of the authorization-code flow: off to the provider, and back.
+"""The addresses of the authorization-code flow (off to the provider, and back) and of the
+way back from signing out at the provider.
 
 ``login`` remembers a random ``state``, ``nonce`` and PKCE verifier in the session (several
 at once, so two tabs may sign in together) and sends the browser to the provider. ``callback``
 takes the matching flow out of the session (each is used once), exchanges the code with the
 verifier, validates the ID token and signs the person in the way the password sign-in does:
 ``django.contrib.auth.login`` (a new session key) and a ``user.sign_in`` audit row. Every
-refusal lands on the sign-in page with a message and writes nothing.
+refusal lands on the sign-in page with a message and writes nothing. ``signed_out`` is where
+the provider sends the browser back after signing out there (sign_out.py).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from hashdesk.integrations.oidc.actions import do_sign_in_with_provider
 from hashdesk.integrations.oidc.config import OidcSettings, oidc_settings
 from hashdesk.integrations.oidc.id_token import validate_id_token
 from hashdesk.integrations.oidc.provider import OidcRefused
+from hashdesk.integrations.oidc.sign_out import ID_TOKEN_SESSION_KEY, state_is_ours
 from hashdesk.web.requests import client_address, safe_next
 
 log = get_logger(__name__)
@@ -174,4 +177,15 @@ def callback(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         return _refuse(request, exc.detail, reason="account")
     auth_login(request, user, backend=LOGIN_BACKEND)  # also gives the session a new key
+    # For signing out at the provider later (sign_out.py); kept in the session only.
+    request.session[ID_TOKEN_SESSION_KEY] = token["id_token"]
     return redirect(flow["next"] or settings.LOGIN_REDIRECT_URL)
+
+
+@never_cache
+@require_GET
+def signed_out(request: HttpRequest) -> HttpResponse:
+    """The provider's way back after signing out there (``post_logout_redirect_uri``)."""
+    if state_is_ours(request.GET.get("state", "")):
+        log.info("oidc.signed_out_at_provider")
+    return redirect("accounts:sign-in")

@@ -29,6 +29,7 @@ def main(argv: list[str]) -> None:
             client_type=Application.CLIENT_CONFIDENTIAL,
             authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
             redirect_uris=client["redirect_uri"],
+            post_logout_redirect_uris=client.get("post_logout_redirect_uri") or "",
             algorithm=Application.RS256_ALGORITHM,
             skip_authorization=False,
         )

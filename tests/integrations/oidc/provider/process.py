@@ -51,6 +51,28 @@ class Provider:
                     (user_id, name),
                 )
 
+    def set_email(self, username: str, email: str, *, verified: bool = True) -> None:
+        """Change a person's email address at the provider, verified or not (membership of
+        the ``email-unverified`` group, see validators.py)."""
+        with sqlite3.connect(self.directory / "provider.sqlite3") as db:
+            db.execute("UPDATE auth_user SET email = ? WHERE username = ?", (email, username))
+            (user_id,) = db.execute(
+                "SELECT id FROM auth_user WHERE username = ?", (username,)
+            ).fetchone()
+            db.execute("INSERT OR IGNORE INTO auth_group (name) VALUES ('email-unverified')")
+            (group_id,) = db.execute(
+                "SELECT id FROM auth_group WHERE name = 'email-unverified'"
+            ).fetchone()
+            db.execute(
+                "DELETE FROM auth_user_groups WHERE user_id = ? AND group_id = ?",
+                (user_id, group_id),
+            )
+            if not verified:
+                db.execute(
+                    "INSERT INTO auth_user_groups (user_id, group_id) VALUES (?, ?)",
+                    (user_id, group_id),
+                )
+
     def hashdesk_settings(self, **overrides: Any) -> dict[str, Any]:
         """Django settings pointing Hashdesk at this provider (names as in settings.py)."""
         values: dict[str, Any] = {
@@ -81,10 +103,14 @@ def _environment(directory: Path, issuer: str) -> dict[str, str]:
 
 @contextmanager
 def running_provider(
-    *, redirect_uri: str, people: list[tuple[str, str, list[str]]]
+    *,
+    redirect_uri: str,
+    people: list[tuple[str, str, list[str]]],
+    post_logout_redirect_uri: str = "",
 ) -> Iterator[Provider]:
     """The provider serving on a free loopback port; ``people`` are (username, email, groups),
-    all with PROVIDER_PASSWORD."""
+    all with PROVIDER_PASSWORD. ``post_logout_redirect_uri`` is registered for RP-initiated
+    logout."""
     # In memory where there is /dev/shm: migrating the provider's database waits on the disk.
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
     directory = Path(tempfile.mkdtemp(prefix="hashdesk-oidc-provider-", dir=shm))
@@ -104,6 +130,7 @@ def running_provider(
             "client_id": client_id,
             "client_secret": client_secret,
             "redirect_uri": redirect_uri,
+            "post_logout_redirect_uri": post_logout_redirect_uri,
         },
         "people": [
             {"username": u, "email": e, "groups": g, "password": PROVIDER_PASSWORD}

@@ -63,6 +63,10 @@ OAUTH2_PROVIDER = {
     "OIDC_ISS_ENDPOINT": os.environ["OIDC_PROVIDER_ISSUER"],
     "OIDC_RSA_PRIVATE_KEY": (STATE_DIR / "signing-key.pem").read_text(),
     "PKCE_REQUIRED": True,
+    # RP-initiated logout (end_session_endpoint); no confirmation page when the id_token_hint
+    # names the person signed in here, as many providers do.
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
     "OAUTH2_VALIDATOR_CLASS": "tests.integrations.oidc.provider.validators.GroupsValidator",
     "SCOPES": {
         "openid": "Sign you in",
