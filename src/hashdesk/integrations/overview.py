@@ -42,9 +42,14 @@ class Card:
     # URL name of the integration's administration page, if it has one.
     admin_url_name: str | None = None
     order: int = 100
+    # Further pages of the integration: (link text, URL name).
+    more_links: tuple[tuple[str, str], ...] = ()
 
     def admin_url(self) -> str | None:
         return reverse(self.admin_url_name) if self.admin_url_name else None
+
+    def links(self) -> list[tuple[str, str]]:
+        return [(text, reverse(name)) for text, name in self.more_links]
 
 
 _cards: dict[str, Card] = {}
@@ -129,6 +134,7 @@ register(
         doc_path="docs/integrations/mail.md",
         status=_mail_status,
         admin_url_name="mail:log",
+        more_links=(("Mail aliases", "mail:aliases"),),
         order=10,
     )
 )
@@ -203,6 +209,7 @@ def overview_page(request: HttpRequest) -> HttpResponse:
             "doc_path": card.doc_path,
             "state": card.status(),
             "admin_url": card.admin_url(),
+            "links": card.links(),
         }
         for card in cards()
     ]

@@ -14,6 +14,9 @@ other ingester call). It decides, in this order (docs/integrations/mail.md):
 Incidents and comments are written by ``incidents.actions`` as the sender, so their rules
 (visibility, requesters' comments, redaction, events, audit) hold unchanged; attachments go
 through ``incidents.attachments.do_add_attachment``.
+
+Administrators manage the address aliases routing reads first (``do_create_alias``,
+``do_update_alias``, ``do_delete_alias``), each audited in its transaction.
 """
 
 from __future__ import annotations
@@ -21,27 +24,39 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from hashdesk.accounts.actions import do_create_user
 from hashdesk.accounts.choices import Role
 from hashdesk.accounts.models import User
+from hashdesk.audit import trail
+from hashdesk.catalog.models import Service
 from hashdesk.core import ratelimit
-from hashdesk.core.errors import DomainError, RateLimited
+from hashdesk.core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+)
 from hashdesk.core.logging import get_logger
 from hashdesk.core.uploads import clean_filename, extension, human_size
-from hashdesk.core.visibility import can_view
+from hashdesk.core.validation import require_text
+from hashdesk.core.visibility import can_view, is_administrator
 from hashdesk.incidents.actions import do_add_update, do_create_incident
 from hashdesk.incidents.attachments import allowed_types, do_add_attachment
 from hashdesk.incidents.choices import FINAL_STATES, Channel
 from hashdesk.incidents.models import DESCRIPTION_MAX, TITLE_MAX, Incident
 from hashdesk.integrations.mail import addresses, routing
 from hashdesk.integrations.mail.automatic import automatic_reason
-from hashdesk.integrations.mail.choices import InboundStatus, UnknownSenders
-from hashdesk.integrations.mail.models import InboundMessage
+from hashdesk.integrations.mail.choices import AliasTarget, InboundStatus, UnknownSenders
+from hashdesk.integrations.mail.models import LOCAL_PART_MAX, InboundMessage, MailAlias
 from hashdesk.integrations.mail.parsing import MailAttachment, MalformedMail, ParsedMail, parse_mail
 from hashdesk.integrations.mail.text import strip_reply
 
@@ -248,7 +263,9 @@ def receive_mail(raw: bytes, *, envelope_from: str, recipients: Sequence[str]) -
         )
         return Outcome(refusal.reply, record)
     except DomainError as exc:
-        record = _record(mail, raw, envelope_from, ours, InboundStatus.REJECTED, reason=exc.detail)
+        note = exc.log_note if isinstance(exc, routing.NoService) else ""
+        reason = f"{exc.detail} ({note})" if note else exc.detail
+        record = _record(mail, raw, envelope_from, ours, InboundStatus.REJECTED, reason=reason)
         return Outcome(f"550 5.7.1 {_smtp_text(exc.detail)}", record)
     if outcome.incident is not None and outcome.record is not None and kept:
         _attach(outcome.record, outcome.incident, kept)
@@ -336,8 +353,10 @@ def _act(
         # A reply to a closed incident opens a follow-up on the same service.
         text = f"Follow-up to {incident.number}.\n\n{text}".strip()
         service = incident.service
+        note = ""
     else:
-        service = routing.guess_service(author, mail, recipients, text)
+        route = routing.guess_service(author, mail, recipients, text)
+        service, note = route.service, route.note
     incident = do_create_incident(
         author,
         title=_title(mail, text),
@@ -351,6 +370,7 @@ def _act(
         envelope_from,
         recipients,
         InboundStatus.OPENED,
+        reason=note,
         author=author,
         incident=incident,
         dropped=dropped,
@@ -371,3 +391,144 @@ def _attach(record: InboundMessage, incident: Incident, kept: list[tuple[str, by
     if refused:
         record.dropped_attachments = [*record.dropped_attachments, *refused]
         record.save(update_fields=["dropped_attachments"])
+
+
+# --- Aliases ------------------------------------------------------------------------------------
+
+# Letters, digits, "." "_" "-"; no "+" (never a reply+ address); no leading, trailing or double dot.
+_LOCAL_PART = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
+
+
+def alias_snapshot(alias: MailAlias) -> dict[str, Any]:
+    """What the audit trail records of an alias."""
+    return {
+        "local_part": alias.local_part,
+        "target": alias.target,
+        "service_id": alias.service_id,
+        "is_active": alias.is_active,
+    }
+
+
+def _require_alias_admin(actor: User | None) -> User:
+    if actor is None or not is_administrator(actor):
+        raise Forbidden("Only administrators manage mail aliases.")
+    return actor
+
+
+def _clean_local_part(local_part: str, *, exclude: int | None = None) -> str:
+    clean = require_text(local_part, field="local_part", max_length=254).lower()
+    # A whole address on an inbound domain is taken for its local part.
+    local, domain = addresses.split(clean)
+    if local and domain in addresses.inbound_domains():
+        clean = local
+    if len(clean) > LOCAL_PART_MAX:
+        raise ValidationFailed(
+            f"An address's local part is at most {LOCAL_PART_MAX} characters.", field="local_part"
+        )
+    if not _LOCAL_PART.fullmatch(clean):
+        raise ValidationFailed(
+            "Use letters, digits, dots, hyphens and underscores only (the part before the @, "
+            "e.g. helpdesk).",
+            field="local_part",
+        )
+    taken = MailAlias.objects.filter(local_part=clean)
+    if exclude is not None:
+        taken = taken.exclude(pk=exclude)
+    if taken.exists():
+        raise Conflict(f"The alias {clean}@ exists already.", field="local_part")
+    return clean
+
+
+def _clean_target(
+    target: str, service: Service | None, *, current: Service | None = None
+) -> Service | None:
+    """The alias's service (None for "guess"); a retired service only if it is already the
+    alias's own, so an alias whose service was retired can still be edited."""
+    if target not in AliasTarget.values:
+        raise ValidationFailed("Choose where the alias points.", field="target")
+    if target == AliasTarget.GUESS:
+        return None
+    if service is None:
+        raise ValidationFailed("Choose the alias's service.", field="service")
+    if not service.is_active and (current is None or service.pk != current.pk):
+        raise ValidationFailed(f"The service {service.name} is retired.", field="service")
+    return service
+
+
+def _lock_alias(alias: MailAlias) -> MailAlias:
+    try:
+        return MailAlias.objects.select_for_update().get(pk=alias.pk)
+    except MailAlias.DoesNotExist:
+        raise NotFound("No such alias.") from None
+
+
+def _save_unique(alias: MailAlias, **kwargs: Any) -> None:
+    """Save in a savepoint: a concurrent alias of the same name is a Conflict, not a 500."""
+    try:
+        with transaction.atomic():
+            alias.save(**kwargs)
+    except IntegrityError:
+        raise Conflict(
+            f"The alias {alias.local_part}@ exists already.", field="local_part"
+        ) from None
+
+
+@transaction.atomic
+def do_create_alias(
+    actor: User | None,
+    *,
+    local_part: str,
+    target: str,
+    service: Service | None = None,
+    is_active: bool = True,
+) -> MailAlias:
+    """A new address of the inbound domains, pointed at ``service`` or at "guess"."""
+    admin = _require_alias_admin(actor)
+    alias = MailAlias(
+        local_part=_clean_local_part(local_part),
+        target=target,
+        service=_clean_target(target, service),
+        is_active=is_active,
+        created_by=admin,
+    )
+    _save_unique(alias)
+    trail.record(actor=admin, action="mail.alias.create", obj=alias, after=alias_snapshot(alias))
+    return alias
+
+
+@transaction.atomic
+def do_update_alias(
+    actor: User | None,
+    alias: MailAlias,
+    *,
+    local_part: str,
+    target: str,
+    service: Service | None = None,
+    is_active: bool = True,
+) -> MailAlias:
+    """Rename, repoint, disable or enable an alias; nothing is written when nothing changes."""
+    admin = _require_alias_admin(actor)
+    alias = _lock_alias(alias)
+    before = alias_snapshot(alias)
+    alias.local_part = _clean_local_part(local_part, exclude=alias.pk)
+    alias.service = _clean_target(target, service, current=alias.service)
+    alias.target = target
+    alias.is_active = is_active
+    after = alias_snapshot(alias)
+    if after == before:
+        return alias
+    alias.updated_at = timezone.now()
+    _save_unique(
+        alias, update_fields=["local_part", "target", "service", "is_active", "updated_at"]
+    )
+    trail.record(actor=admin, action="mail.alias.update", obj=alias, before=before, after=after)
+    return alias
+
+
+@transaction.atomic
+def do_delete_alias(actor: User | None, alias: MailAlias) -> None:
+    """Remove an alias: mail to its address is routed as if it had never existed."""
+    admin = _require_alias_admin(actor)
+    alias = _lock_alias(alias)
+    trail.record(actor=admin, action="mail.alias.delete", obj=alias, before=alias_snapshot(alias))
+    alias.delete()

@@ -14,3 +14,8 @@ class UnknownSenders(models.TextChoices):
     REJECT = "reject", "Reject with 550"
     CREATE = "create", "Create a requester account"
     IGNORE = "ignore", "Accept and ignore"
+
+
+class AliasTarget(models.TextChoices):
+    SERVICE = "service", "A service"
+    GUESS = "guess", "Guess from the mail (hashtag, similar incidents, default)"

@@ -5,11 +5,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from hashdesk.integrations.mail.choices import InboundStatus
+from hashdesk.integrations.mail.choices import AliasTarget, InboundStatus
 
 MESSAGE_ID_MAX = 255
+# RFC 5321 4.5.3.1.1: a local part is at most 64 octets.
+LOCAL_PART_MAX = 64
 
 
 class InboundMessage(models.Model):
@@ -58,3 +61,53 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id or 'mail'} from {self.sender or self.envelope_from or '<>'}"
+
+
+class MailAlias(models.Model):
+    """An address of the inbound domains (``helpdesk@``, ``printers-floor3@``) pointed at a
+    service, or at "guess" (the hashtag / similar incidents / default chain).
+
+    The local part is stored in lower case and matched without regard to case, as the
+    routing compares lower-cased recipients. An active alias is looked up before services'
+    slugs and hashtags, so an alias named like a slug shadows it.
+    """
+
+    local_part = models.CharField(max_length=LOCAL_PART_MAX, unique=True)
+    target = models.CharField(max_length=10, choices=AliasTarget.choices)
+    # Set exactly when ``target`` is "service". Services are retired, never deleted; PROTECT
+    # makes a deletion that would leave an alias pointing nowhere fail loudly.
+    service = models.ForeignKey(
+        "catalog.Service",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mail_aliases",
+    )
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["local_part"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(local_part=Lower("local_part")), name="mail_alias_lower_case"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(target=AliasTarget.SERVICE, service__isnull=False)
+                    | Q(target=AliasTarget.GUESS, service__isnull=True)
+                ),
+                name="mail_alias_target_service",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.local_part}@"
