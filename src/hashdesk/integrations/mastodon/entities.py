@@ -28,7 +28,7 @@ from hashdesk.core.visibility import Viewer, visible_to
 from hashdesk.notify.models import Notification
 from hashdesk.wall.choices import FollowKind, ModerationState, PostVisibility, ReactionKind
 from hashdesk.wall.media import media_snapshot
-from hashdesk.wall.models import Follow, Hashtag, Post, Reaction
+from hashdesk.wall.models import Follow, Hashtag, MediaAttachment, Post, Reaction
 
 AVATAR_PATH = "/mastodon/avatars/missing.png"
 POST_PATH = "/wall/posts/{pk}/"
@@ -199,33 +199,34 @@ def _content(post: Post) -> str:
     return _HREF_RE.sub(lambda m: f"{m.group(1)}{settings.PUBLIC_URL}/", post.body_html)
 
 
-def _media(post: Post) -> list[dict[str, Any]]:
-    items = []
-    for image in post.media.all():
-        snap = media_snapshot(image)
-        url = absolute(snap["url"])
-        items.append(
-            {
-                "id": str(snap["id"]),
-                "type": "image",
-                "url": url,
-                "preview_url": url,
-                "remote_url": None,
-                "preview_remote_url": None,
-                "text_url": None,
-                "meta": {
-                    "original": {
-                        "width": snap["width"],
-                        "height": snap["height"],
-                        "size": f"{snap['width']}x{snap['height']}",
-                        "aspect": snap["width"] / snap["height"] if snap["height"] else 1,
-                    }
-                },
-                "description": snap["description"] or None,
-                "blurhash": None,
+def media_attachment(image: MediaAttachment) -> dict[str, Any]:
+    """The MediaAttachment entity of one wall image (the caller knows the viewer may see it).
+    No smaller preview is made and no blurhash computed: ``preview_url`` is the image itself."""
+    snap = media_snapshot(image)
+    url = absolute(snap["url"])
+    return {
+        "id": str(snap["id"]),
+        "type": "image",
+        "url": url,
+        "preview_url": url,
+        "remote_url": None,
+        "preview_remote_url": None,
+        "text_url": None,
+        "meta": {
+            "original": {
+                "width": snap["width"],
+                "height": snap["height"],
+                "size": f"{snap['width']}x{snap['height']}",
+                "aspect": snap["width"] / snap["height"] if snap["height"] else 1,
             }
-        )
-    return items
+        },
+        "description": snap["description"] or None,
+        "blurhash": None,
+    }
+
+
+def _media(post: Post) -> list[dict[str, Any]]:
+    return [media_attachment(image) for image in post.media.all()]
 
 
 def statuses(posts: Sequence[Post], viewer: Viewer | None) -> list[dict[str, Any]]:

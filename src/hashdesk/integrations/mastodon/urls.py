@@ -6,7 +6,7 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, re_path
 
-from hashdesk.integrations.mastodon import follow_views, oauth_views, views
+from hashdesk.integrations.mastodon import follow_views, media_views, oauth_views, views
 
 app_name = "mastodon"
 
@@ -73,6 +73,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(f"{_STATUS}/favourite", views.favourite, name="status-favourite"),
     path(f"{_STATUS}/unfavourite", views.unfavourite, name="status-unfavourite"),
     path(f"{_STATUS}/favourited_by", views.favourited_by, name="status-favourited-by"),
+    # Media (uploaded first, then named in a status's media_ids[])
+    path("api/v1/media", media_views.media_upload, name="media"),
+    path("api/v2/media", media_views.media_upload, name="media-v2"),
+    path("api/v1/media/<media_id>", media_views.media_detail, name="media-detail"),
     # Timelines
     path("api/v1/timelines/home", views.timeline_home, name="timeline-home"),
     path("api/v1/timelines/public", views.timeline_public, name="timeline-public"),
