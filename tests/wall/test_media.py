@@ -5,6 +5,7 @@ composer page."""
 from __future__ import annotations
 
 import io
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -414,6 +415,46 @@ def test_a_token_may_fetch_what_its_person_may_see(requester: User, other_reques
     other = raw_token(other_requester)
     assert Client().get(url, HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 404
     assert Client().get(url, HTTP_AUTHORIZATION="Bearer hd_nonsense").status_code == 404
+
+
+def test_a_signed_link_opens_its_image_without_a_session_while_the_post_is_up(
+    requester: User, vpn_agent: User, finance_team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = media.do_upload_media(requester, upload())
+    unattached_link = media.media_link(image)
+    actions.do_post(
+        requester, body="see", media=[image.pk], visibility=PostVisibility.TEAM, team=finance_team
+    )
+    image.refresh_from_db()
+    link = media.media_link(image)
+    path, _, query = link.partition("?")
+    assert path == media.media_url(image) and query.startswith("link=")
+    opened = Client().get(link)  # no session, no token: as a Mastodon app loads a picture
+    assert opened.status_code == 200
+    assert opened["Cross-Origin-Resource-Policy"] == "cross-origin"  # apps on other origins
+    assert opened["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(opened.streaming_content) == storage_path(image.storage_name).read_bytes()
+
+    other = media.do_upload_media(requester, upload())
+    actions.do_post(requester, body="another", media=[other.pk])
+    signature = query.removeprefix("link=")
+    refused = {
+        "tampered": f"{path}?link={signature[:-2]}xx",
+        "another image's": f"{media.media_url(other)}?link={signature}",
+        "empty": f"{path}?link=",
+    }
+    for name, url in refused.items():
+        assert Client().get(url).status_code == 404, name
+
+    with monkeypatch.context() as clock:  # a link handed out a day and a minute ago
+        now = time.time()
+        clock.setattr(time, "time", lambda: now - media.LINK_MAX_AGE.total_seconds() - 60)
+        expired = media.media_link(image)
+    assert Client().get(expired).status_code == 404
+
+    actions.do_hide_post(vpn_agent, image.post, "Off topic")
+    assert Client().get(link).status_code == 404  # the post is hidden now
+    assert Client().get(unattached_link).status_code == 404
 
 
 # --- Clean-up -----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 
 from django.conf import settings
+from django.core import signing
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
@@ -85,6 +86,33 @@ def sniff(head: bytes) -> str | None:
 
 def media_url(media: MediaAttachment) -> str:
     return reverse("wall:media", args=[media.pk, media.filename])
+
+
+# How long a signed image link opens its image (media_link).
+LINK_MAX_AGE = timedelta(days=1)
+_LINK_SALT = "hashdesk.wall.media-link"
+
+
+def media_link(media: MediaAttachment) -> str:
+    """The image's address for a client that cannot send a session or a token with it: Mastodon
+    apps load a status's pictures as plain GETs, as on a Mastodon server's public files.
+
+    It carries a signature of the image's id, good for :data:`LINK_MAX_AGE`, and is handed out
+    only in answers to someone who may see the image. Until then it opens the image to whoever
+    holds it, as long as its post is neither deleted nor hidden (``wall.visibility.linked_media``).
+    """
+    signed = signing.TimestampSigner(salt=_LINK_SALT).sign(str(media.pk))
+    return f"{media_url(media)}?link={signed.split(':', 1)[1]}"
+
+
+def link_opens(media_id: int, link: str) -> bool:
+    """Whether ``link`` (the ``link`` parameter of a media_link) was signed for this image and
+    has not expired."""
+    try:
+        signing.TimestampSigner(salt=_LINK_SALT).unsign(f"{media_id}:{link}", max_age=LINK_MAX_AGE)
+    except signing.BadSignature:
+        return False
+    return True
 
 
 def media_snapshot(media: MediaAttachment) -> dict[str, Any]:

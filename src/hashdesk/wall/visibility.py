@@ -56,6 +56,17 @@ def media_visible(user: visibility.Viewer) -> Q:
     return Q(post__isnull=True, uploader_id=user.pk) | _visible_post_ids(user)
 
 
+def linked_media() -> Q:
+    """What a signed image link (wall.media.media_link) still opens: an image on a post that is
+    neither deleted nor hidden nor held. Whether its holder may see the post was decided when
+    the link was handed out; what happened to the post since is decided here."""
+    return Q(
+        post__isnull=False,
+        post__deleted_at__isnull=True,
+        post__moderation=ModerationState.VISIBLE,
+    )
+
+
 @visibility.register(Follow)
 def follows_visible(user: visibility.Viewer) -> Q:
     # What someone follows is their own business; staff see it to support them.

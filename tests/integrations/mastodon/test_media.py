@@ -89,6 +89,10 @@ def test_an_app_uploads_a_picture_and_posts_it(
     server: Any, requester: User, mastodon_session: requests.Session
 ) -> None:
     app = app_for(server, mastodon_session, requester, "read write:media write:statuses")
+    # The limits the app is told are the wall's.
+    limits = app.instance()["configuration"]["media_attachments"]
+    assert limits["image_size_limit"] == media.max_bytes()
+    assert limits["image_matrix_limit"] == media.MEDIA_MAX_PIXELS
     uploaded = app.media_post(
         png(),
         mime_type="image/png",
@@ -101,17 +105,19 @@ def test_an_app_uploads_a_picture_and_posts_it(
     assert (image.width, image.height, image.content_type) == (12, 8, "image/png")
     assert image.description == "The VPN client's error dialog"
     assert media_audit() == [("wall.media_upload", requester.pk)]
+    # A signed link (wall.media.media_link): apps load pictures without their token.
     url = entities.absolute(media.media_url(image))
     assert uploaded["id"] == str(image.pk)
     assert uploaded["type"] == "image"
-    assert uploaded["url"] == url and uploaded["preview_url"] == url
+    assert uploaded["url"].startswith(url + "?link=")
+    assert uploaded["preview_url"] == uploaded["url"]
     assert uploaded["remote_url"] is None and uploaded["blurhash"] is None
     assert uploaded["meta"]["original"]["size"] == "12x8"
     assert uploaded["description"] == "The VPN client's error dialog"
 
     # Processing is synchronous: the picture is ready at once, and the app may correct its
     # description before posting.
-    assert app.media(uploaded["id"])["url"] == url
+    assert app.media(uploaded["id"])["url"].startswith(url + "?link=")
     described = app.media_update(uploaded["id"], description="The VPN error dialog")
     assert described["description"] == "The VPN error dialog"
     assert media_audit()[-1] == ("wall.media_update", requester.pk)
@@ -126,6 +132,9 @@ def test_an_app_uploads_a_picture_and_posts_it(
     assert app.status(status["id"])["media_attachments"] == attached
     # Still the uploader's own media once attached.
     assert app.media(uploaded["id"])["id"] == str(image.pk)
+    # The app shows the picture with a plain GET of the status's url: no token, no cookie.
+    shown = httpx.get(attached[0]["url"].replace(entities.absolute("/"), f"{server.url}/"))
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"
 
     browser = Client()
     browser.force_login(requester)

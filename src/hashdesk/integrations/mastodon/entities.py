@@ -27,7 +27,7 @@ from hashdesk.accounts.models import User
 from hashdesk.core.visibility import Viewer, visible_to
 from hashdesk.notify.models import Notification
 from hashdesk.wall.choices import FollowKind, ModerationState, PostVisibility, ReactionKind
-from hashdesk.wall.media import media_snapshot
+from hashdesk.wall.media import media_link, media_snapshot
 from hashdesk.wall.models import Follow, Hashtag, MediaAttachment, Post, Reaction
 
 AVATAR_PATH = "/mastodon/avatars/missing.png"
@@ -203,7 +203,8 @@ def media_attachment(image: MediaAttachment) -> dict[str, Any]:
     """The MediaAttachment entity of one wall image (the caller knows the viewer may see it).
     No smaller preview is made and no blurhash computed: ``preview_url`` is the image itself."""
     snap = media_snapshot(image)
-    url = absolute(snap["url"])
+    # Apps load pictures without their token: a signed link, good for a day (wall.media).
+    url = absolute(media_link(image))
     return {
         "id": str(snap["id"]),
         "type": "image",

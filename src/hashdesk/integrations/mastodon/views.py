@@ -29,7 +29,7 @@ from hashdesk.notify.models import Notification
 from hashdesk.wall import actions as wall_actions
 from hashdesk.wall import timelines
 from hashdesk.wall.choices import ModerationState, PostVisibility
-from hashdesk.wall.media import MEDIA_PER_POST_MAX
+from hashdesk.wall.media import MEDIA_MAX_PIXELS, MEDIA_PER_POST_MAX, max_bytes
 from hashdesk.wall.models import BODY_MAX, Hashtag, Post, Reaction
 from hashdesk.web.requests import client_address
 
@@ -106,8 +106,8 @@ def _statuses_configuration() -> dict[str, Any]:
         },
         "media_attachments": {
             "supported_mime_types": ["image/png", "image/jpeg", "image/gif", "image/webp"],
-            "image_size_limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
-            "image_matrix_limit": 16_777_216,
+            "image_size_limit": max_bytes(),
+            "image_matrix_limit": MEDIA_MAX_PIXELS,
             "video_size_limit": 0,
             "video_frame_rate_limit": 0,
             "video_matrix_limit": 0,
