@@ -146,6 +146,16 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_similarity_statistics() -> None:
+    """The similarity index keeps corpus statistics in the process for five minutes
+    (insights.similar.STATS_TTL); a test must rank against its own corpus, not the one an
+    earlier test left (on PostgreSQL the document frequencies come from that cached sample)."""
+    from hashdesk.insights import similar
+
+    similar.forget_statistics()
+
+
+@pytest.fixture(autouse=True)
 def _forget_shared_cache() -> Iterator[None]:
     """Rate-limit counters and other cache entries must not leak from one test into the next.
 
