@@ -121,10 +121,13 @@ def _corpus() -> tuple[int, float]:
                 "(SELECT text FROM insights_indexeditem ORDER BY id DESC LIMIT 5000) recent"
             )
             _n, mean_chars = cursor.fetchone()
-            cursor.execute("SELECT max(id) FROM insights_indexeditem")
-            (top,) = cursor.fetchone()
-        # Ids are near enough to the row count for an idf; words average ~7 characters.
-        return int(top or 0), max(float(mean_chars or 0.0) / 7.0, 1.0)
+            # The row count, not the highest id: ids leave gaps (a rebuilt index, PostgreSQL's
+            # sequences), and an inflated count scales every sampled term's document frequency
+            # up with it, so common words would outweigh the rare ones. Cached like the rest.
+            cursor.execute("SELECT count(*) FROM insights_indexeditem")
+            (rows,) = cursor.fetchone()
+        # Words average ~7 characters.
+        return int(rows or 0), max(float(mean_chars or 0.0) / 7.0, 1.0)
 
     return _cached(f"corpus:{connection.alias}", compute)
 
